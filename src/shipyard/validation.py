@@ -38,7 +38,9 @@ def validate_name(name: object, what: str = "name") -> str:
     if not name.strip():
         raise InvalidInputError(f"{what} must not be empty")
     if len(name) > MAX_NAME_LENGTH:
-        raise InvalidInputError(f"{what} is {len(name)} characters long; the limit is {MAX_NAME_LENGTH}")
+        raise InvalidInputError(
+            f"{what} is {len(name)} characters long; the limit is {MAX_NAME_LENGTH}"
+        )
     if _CONTROL_RE.search(name):
         raise InvalidInputError(f"{what} {name!r} contains control characters")
     return name
@@ -50,7 +52,9 @@ def validate_key(key: object, what: str = "key") -> str:
     if not key:
         raise InvalidInputError(f"{what} must not be empty")
     if len(key) > MAX_KEY_LENGTH:
-        raise InvalidInputError(f"{what} is {len(key)} characters long; the limit is {MAX_KEY_LENGTH}")
+        raise InvalidInputError(
+            f"{what} is {len(key)} characters long; the limit is {MAX_KEY_LENGTH}"
+        )
     if not _KEY_RE.match(key):
         raise InvalidInputError(
             f"{what} {key!r} may contain only letters, digits, spaces and _ - . / :"
