@@ -11,7 +11,7 @@ Limits (documented in the README):
 
 from __future__ import annotations
 
-import math
+import numbers
 import re
 import urllib.parse
 
@@ -84,12 +84,17 @@ def validate_tag_value(value: object, key: str = "tag") -> str:
 
 def validate_metric_value(value: object, key: str = "metric") -> float:
     """Any real number, NaN and +-inf included; booleans and strings are refused."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    # numbers.Real admits numpy scalars too; bool is an int but never a metric.
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or type(value).__name__ == "bool_"
+    ):
         raise InvalidInputError(f"value of metric {key!r} must be a number, got {value!r}")
-    as_float = float(value)
-    if isinstance(value, int) and not math.isfinite(as_float):
-        raise InvalidInputError(f"value of metric {key!r} is too large")
-    return as_float
+    try:
+        return float(value)
+    except OverflowError:
+        raise InvalidInputError(f"value of metric {key!r} is too large for a float") from None
 
 
 def validate_step(step: object) -> int:
