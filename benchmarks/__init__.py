@@ -1,0 +1,1 @@
+"""Side-by-side benchmarks of Shipyard against MLflow (``make bench``)."""

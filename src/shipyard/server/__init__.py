@@ -1,0 +1,1 @@
+"""The Shipyard server: a FastAPI app over a Store and a BlobStore."""

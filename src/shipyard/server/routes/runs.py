@@ -1,0 +1,134 @@
+"""``/api/v1/runs``: create, read, update, delete and search runs; log metrics, params, tags."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+from fastapi.responses import JSONResponse
+
+from shipyard.entities import Metric, Param, Tag, now_ms
+from shipyard.server.deps import ERRORS, CacheDep, IdempotencyKey, StoreDep
+from shipyard.server.schemas import (
+    CreateRunBody,
+    LogBatchBody,
+    MetricHistory,
+    RunBody,
+    RunPage,
+    SearchRunsBody,
+    UpdateRunBody,
+)
+from shipyard.store.rest.codec import history_to_json, page_to_json, run_to_json
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/v1/runs", tags=["runs"], responses=ERRORS)
+
+NO_CONTENT = 204
+
+
+@router.post("", status_code=201, response_model=RunBody, summary="Start a run")
+def create_run(
+    body: CreateRunBody,
+    store: StoreDep,
+    cache: CacheDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    answer = cache.run(
+        idempotency_key,
+        "create_run",
+        body.model_dump_json(),
+        lambda: run_to_json(
+            store.create_run(
+                body.experiment_id,
+                name=body.name,
+                tags=body.tags,
+                parent_run_id=body.parent_run_id,
+                start_time=body.start_time,
+                user=body.user,
+            )
+        ),
+    )
+    return JSONResponse(answer, status_code=201)
+
+
+@router.post("/search", response_model=RunPage, summary="Search runs with the filter language")
+def search_runs(body: SearchRunsBody, store: StoreDep) -> Response:
+    page = store.search_runs(
+        body.experiment_ids,
+        filter_string=body.filter,
+        order_by=body.order_by,
+        view=body.view,
+        max_results=body.max_results,
+        page_token=body.page_token,
+    )
+    return JSONResponse(page_to_json(page, "runs", run_to_json))
+
+
+@router.get("/{run_id}", response_model=RunBody, summary="Get a run with its latest metrics")
+def get_run(run_id: str, store: StoreDep) -> Response:
+    return JSONResponse(run_to_json(store.get_run(run_id)))
+
+
+@router.patch("/{run_id}", response_model=RunBody, summary="Change a run's status, end or name")
+def update_run(run_id: str, body: UpdateRunBody, store: StoreDep) -> Response:
+    run = store.update_run(run_id, status=body.status, end_time=body.end_time, name=body.name)
+    return JSONResponse(run_to_json(run))
+
+
+@router.delete("/{run_id}", status_code=NO_CONTENT, summary="Delete a run (soft)")
+def delete_run(run_id: str, store: StoreDep) -> Response:
+    store.delete_run(run_id)
+    return Response(status_code=NO_CONTENT)
+
+
+@router.post("/{run_id}/restore", status_code=NO_CONTENT, summary="Restore a deleted run")
+def restore_run(run_id: str, store: StoreDep) -> Response:
+    store.restore_run(run_id)
+    return Response(status_code=NO_CONTENT)
+
+
+@router.post(
+    "/{run_id}/log-batch",
+    status_code=NO_CONTENT,
+    summary="Log metrics, params and tags in one transaction",
+)
+def log_batch(
+    run_id: str,
+    body: LogBatchBody,
+    store: StoreDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    now = now_ms()
+    store.log_batch(
+        run_id,
+        metrics=[
+            Metric(m.key, m.value, m.step, now if m.timestamp is None else m.timestamp)
+            for m in body.metrics
+        ],
+        params=[Param(p.key, p.value) for p in body.params],
+        tags=[Tag(t.key, t.value) for t in body.tags],
+        idempotency_key=idempotency_key,
+    )
+    return Response(status_code=NO_CONTENT)
+
+
+@router.delete("/{run_id}/tags", status_code=NO_CONTENT, summary="Delete a run tag")
+def delete_tag(run_id: str, store: StoreDep, key: Annotated[str, Query()]) -> Response:
+    store.delete_tag(run_id, key)
+    return Response(status_code=NO_CONTENT)
+
+
+@router.get(
+    "/{run_id}/metrics/history",
+    response_model=MetricHistory,
+    summary="One metric's history, optionally downsampled",
+)
+def get_metric_history(
+    run_id: str,
+    store: StoreDep,
+    key: Annotated[str, Query()],
+    max_points: Annotated[int | None, Query(ge=1)] = None,
+) -> Response:
+    points = store.get_metric_history(run_id, key, max_points=max_points)
+    return JSONResponse(history_to_json(key, points))

@@ -1,0 +1,214 @@
+"""Request and response bodies of the REST API, as pydantic models.
+
+Request models validate types only (wrong types answer 400); the Store checks
+content (lengths, characters) so that every entry point refuses the same
+things. Response models document the answers in ``/openapi.json``; the routes
+build the JSON with :mod:`shipyard.store.rest.codec`, the format RestStore reads.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, Field, StrictInt, StrictStr, WithJsonSchema
+
+from shipyard.entities import LifecycleStage, RunStatus, ViewType
+from shipyard.store.base import DEFAULT_PAGE_SIZE
+from shipyard.store.rest.codec import NON_FINITE
+from shipyard.validation import MAX_BATCH_METRICS, MAX_BATCH_PARAMS, MAX_BATCH_TAGS
+
+
+def _metric_value(value: Any) -> float:
+    if isinstance(value, str):
+        if value in NON_FINITE:
+            return NON_FINITE[value]
+        raise ValueError("must be a number or one of 'NaN', 'Infinity', '-Infinity'")
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be a number or one of 'NaN', 'Infinity', '-Infinity'")
+    try:
+        return float(value)
+    except OverflowError:
+        raise ValueError("is too large for a 64-bit float") from None
+
+
+_VALUE_SCHEMA: dict[str, Any] = {
+    "anyOf": [{"type": "number"}, {"type": "string", "enum": list(NON_FINITE)}],
+    "description": "A number; NaN and infinities travel as 'NaN', 'Infinity', '-Infinity'.",
+}
+
+MetricValue = Annotated[float, BeforeValidator(_metric_value), WithJsonSchema(_VALUE_SCHEMA)]
+# Free-form string maps (tags): keys and values are checked by the Store.
+StrMap = dict[StrictStr, StrictStr]
+
+__all__ = [
+    "ArtifactEntryBody",
+    "ArtifactList",
+    "CreateExperimentBody",
+    "CreateRunBody",
+    "ErrorBody",
+    "ErrorDetail",
+    "ExperimentBody",
+    "ExperimentPage",
+    "Health",
+    "KeyValue",
+    "LogArtifactsBody",
+    "LogBatchBody",
+    "MetricBody",
+    "MetricHistory",
+    "MetricIn",
+    "RenameExperimentBody",
+    "RunBody",
+    "RunPage",
+    "SearchRunsBody",
+    "SetTagBody",
+    "UpdateRunBody",
+]
+
+
+# -- shared --------------------------------------------------------------------
+class ErrorDetail(BaseModel):
+    code: str = Field(examples=["NOT_FOUND"])
+    message: str
+    position: int | None = Field(
+        default=None, description="0-based offset of a filter's syntax error"
+    )
+
+
+class ErrorBody(BaseModel):
+    """The one error shape every endpoint answers with."""
+
+    error: ErrorDetail
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    version: str
+
+
+class SetTagBody(BaseModel):
+    key: StrictStr
+    value: StrictStr
+
+
+# -- experiments ---------------------------------------------------------------
+class CreateExperimentBody(BaseModel):
+    name: StrictStr
+    tags: StrMap | None = None
+
+
+class RenameExperimentBody(BaseModel):
+    name: StrictStr
+
+
+class ExperimentBody(BaseModel):
+    id: str
+    name: str
+    lifecycle_stage: LifecycleStage
+    created_at: int
+    updated_at: int
+    tags: dict[str, str]
+
+
+class ExperimentPage(BaseModel):
+    experiments: list[ExperimentBody]
+    next_page_token: str | None
+
+
+# -- runs ----------------------------------------------------------------------
+class MetricIn(BaseModel):
+    key: StrictStr
+    value: MetricValue
+    step: StrictInt = 0
+    timestamp: StrictInt | None = Field(
+        default=None, description="ms since the epoch; now if unset"
+    )
+
+
+class KeyValue(BaseModel):
+    key: StrictStr
+    value: StrictStr
+
+
+class LogBatchBody(BaseModel):
+    metrics: list[MetricIn] = Field(default_factory=list, max_length=MAX_BATCH_METRICS)
+    params: list[KeyValue] = Field(default_factory=list, max_length=MAX_BATCH_PARAMS)
+    tags: list[KeyValue] = Field(default_factory=list, max_length=MAX_BATCH_TAGS)
+
+
+class CreateRunBody(BaseModel):
+    experiment_id: StrictStr
+    name: StrictStr | None = None
+    tags: StrMap | None = None
+    parent_run_id: StrictStr | None = None
+    start_time: StrictInt | None = None
+    user: StrictStr | None = None
+
+
+class UpdateRunBody(BaseModel):
+    status: RunStatus | None = None
+    end_time: StrictInt | None = None
+    name: StrictStr | None = None
+
+
+class MetricBody(BaseModel):
+    key: str
+    value: MetricValue
+    step: int
+    timestamp: int
+
+
+class RunBody(BaseModel):
+    id: str
+    experiment_id: str
+    name: str
+    status: RunStatus
+    start_time: int
+    end_time: int | None
+    lifecycle_stage: LifecycleStage
+    parent_run_id: str | None
+    user: str | None
+    params: dict[str, str]
+    tags: dict[str, str]
+    metrics: dict[str, MetricBody] = Field(description="The latest point of each metric")
+
+
+class RunPage(BaseModel):
+    runs: list[RunBody]
+    next_page_token: str | None
+
+
+class SearchRunsBody(BaseModel):
+    experiment_ids: list[StrictStr] = Field(
+        default_factory=list, description="Experiments to search; empty means all"
+    )
+    filter: StrictStr | None = Field(
+        default=None, examples=["metrics.accuracy > 0.95 and params.model = 'svm'"]
+    )
+    order_by: list[StrictStr] | None = Field(default=None, examples=[["metrics.accuracy DESC"]])
+    view: ViewType = ViewType.ACTIVE
+    max_results: StrictInt = DEFAULT_PAGE_SIZE
+    page_token: StrictStr | None = None
+
+
+class MetricHistory(BaseModel):
+    """One metric's points in columns, ordered by (step, timestamp)."""
+
+    key: str
+    steps: list[int]
+    timestamps: list[int]
+    values: list[MetricValue]
+
+
+# -- artifacts -----------------------------------------------------------------
+class ArtifactEntryBody(BaseModel):
+    path: StrictStr
+    size: StrictInt
+    digest: StrictStr
+
+
+class LogArtifactsBody(BaseModel):
+    entries: list[ArtifactEntryBody]
+
+
+class ArtifactList(BaseModel):
+    artifacts: list[ArtifactEntryBody]

@@ -1,0 +1,315 @@
+"""Content-addressed blob store over a local folder or any fsspec filesystem.
+
+Layout, the same on every backend::
+
+    <root>/blobs/ab/cd/abcd...   one object per blob, named by its BLAKE3 digest
+    <root>/tmp/                  uploads in progress (local folder and non-atomic filesystems)
+
+A local folder is served with plain ``os`` calls (creating many small files is
+the cost that matters there, and fsspec's layers would add to it); every other
+URL (``s3://bucket/prefix``, ``memory://``, ``gcs://``...) goes through fsspec.
+Either way ``put`` streams: the bytes are hashed while they are written to a
+temporary file, and only a complete, verified blob appears under its digest.
+
+S3 endpoints: ``storage_options={"endpoint_url": ...}``, or the environment:
+``SHIPYARD_S3_ENDPOINT_URL`` (read here), or ``AWS_ENDPOINT_URL`` /
+``AWS_ENDPOINT_URL_S3`` (read by botocore itself, so honoured by s3fs too).
+
+Many small blobs could later be packed (several blobs per pack file plus an
+index, as git and restic do): that would be one more :class:`_Backend` that
+answers from its packs and falls back to loose blobs, leaving this class as is.
+"""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, BinaryIO
+
+import fsspec
+from fsspec.implementations.local import LocalFileSystem
+
+from shipyard.errors import DataCorruptionError, NotFoundError
+from shipyard.store.base import BlobStore
+from shipyard.store.blob_reader import BlobReader
+from shipyard.store.hashing import CHUNK_SIZE, copy_hashing, validate_digest, validate_digests
+
+__all__ = ["FsspecBlobStore"]
+
+BLOBS_FOLDER = "blobs"
+TMP_FOLDER = "tmp"
+# Object stores publish an upload only when it is complete, so a blob can be
+# written straight to its final key; elsewhere it goes to tmp/ and is moved.
+_ATOMIC_UPLOAD_PROTOCOLS = frozenset({"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss"})
+_UPLOAD_BLOCK_SIZE = 8 * 1024 * 1024
+_LISTING_WORKERS = 16
+
+
+def blob_key(digest: str) -> str:
+    """``blobs/ab/cd/abcd...``: two levels of 256 shards keep every folder small."""
+    return f"{BLOBS_FOLDER}/{digest[:2]}/{digest[2:4]}/{digest}"
+
+
+def _mismatch(expected: str, actual: str) -> DataCorruptionError:
+    return DataCorruptionError(f"content hashes to {actual}, not the expected {expected}")
+
+
+class _Backend(abc.ABC):
+    """Where loose blobs live; the seam a pack-file layer would wrap."""
+
+    @abc.abstractmethod
+    def put(self, source: BinaryIO, expected_digest: str | None) -> tuple[str, int]: ...
+
+    @abc.abstractmethod
+    def open_blob(self, digest: str) -> tuple[BinaryIO, int]:
+        """An open handle on the blob and its size; ``NotFoundError`` when absent."""
+
+    @abc.abstractmethod
+    def size(self, digest: str) -> int | None: ...
+
+    @abc.abstractmethod
+    def missing(self, digests: list[str]) -> set[str]: ...
+
+
+class _LocalBackend(_Backend):
+    def __init__(self, root: str, fsync: bool) -> None:
+        self.root = root
+        self._fsync = fsync
+        self._tmp = os.path.join(root, TMP_FOLDER)
+        self._known_dirs: set[str] = set()
+
+    def _path(self, digest: str) -> str:
+        return os.path.join(self.root, BLOBS_FOLDER, digest[:2], digest[2:4], digest)
+
+    def _ensure_dir(self, path: str) -> None:
+        if path not in self._known_dirs:
+            os.makedirs(path, exist_ok=True)
+            self._known_dirs.add(path)
+
+    def _temp_file(self) -> tuple[int, str]:
+        try:
+            return tempfile.mkstemp(dir=self._tmp, prefix="put-")
+        except FileNotFoundError:
+            os.makedirs(self._tmp, exist_ok=True)
+            return tempfile.mkstemp(dir=self._tmp, prefix="put-")
+
+    def put(self, source: BinaryIO, expected_digest: str | None) -> tuple[str, int]:
+        fd, tmp_path = self._temp_file()
+        published = False
+        try:
+            with os.fdopen(fd, "wb") as out:
+                digest, size = copy_hashing(source, out)
+                if self._fsync:
+                    out.flush()
+                    os.fsync(out.fileno())
+            if expected_digest is not None and digest != expected_digest:
+                raise _mismatch(expected_digest, digest)
+            final = self._path(digest)
+            # A stored blob of the wrong size (a torn write) is replaced: that
+            # check costs one stat and repairs the store on the next upload.
+            if self.size(digest) == size:
+                return digest, size
+            self._ensure_dir(os.path.dirname(final))
+            # Blobs never change; read-only files guard against stray edits.
+            os.chmod(tmp_path, 0o444)
+            os.replace(tmp_path, final)
+            published = True
+            if self._fsync:
+                _fsync_dir(os.path.dirname(final))
+            return digest, size
+        finally:
+            if not published:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp_path)
+
+    def open_blob(self, digest: str) -> tuple[BinaryIO, int]:
+        try:
+            handle = open(self._path(digest), "rb")  # noqa: SIM115 - the reader closes it
+        except FileNotFoundError:
+            raise NotFoundError(f"blob {digest} not found") from None
+        return handle, os.fstat(handle.fileno()).st_size
+
+    def size(self, digest: str) -> int | None:
+        try:
+            return os.stat(self._path(digest)).st_size
+        except FileNotFoundError:
+            return None
+
+    def missing(self, digests: list[str]) -> set[str]:
+        return {digest for digest in digests if not os.path.exists(self._path(digest))}
+
+
+def _fsync_dir(path: str) -> None:
+    """Make a rename inside ``path`` durable (POSIX; a no-op where folders cannot be opened)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class _FsspecBackend(_Backend):
+    def __init__(self, fs: Any, root: str) -> None:
+        self.fs = fs
+        self.root = root.rstrip("/")
+        protocols = fs.protocol if isinstance(fs.protocol, tuple | list) else (fs.protocol,)
+        self._atomic_upload = bool(_ATOMIC_UPLOAD_PROTOCOLS.intersection(protocols))
+
+    def _path(self, digest: str) -> str:
+        return f"{self.root}/{blob_key(digest)}"
+
+    def put(self, source: BinaryIO, expected_digest: str | None) -> tuple[str, int]:
+        # Hash into a local spool first: the digest names the object, and a blob
+        # already stored is then never uploaded again.
+        with tempfile.TemporaryFile(prefix="shipyard-put-") as spool:
+            digest, size = copy_hashing(source, spool)
+            if expected_digest is not None and digest != expected_digest:
+                raise _mismatch(expected_digest, digest)
+            if self.size(digest) == size:
+                return digest, size
+            spool.seek(0)
+            final = self._path(digest)
+            if self._atomic_upload:
+                self._upload(spool, final)
+            else:
+                staging = f"{self.root}/{TMP_FOLDER}/{uuid.uuid4().hex}"
+                self.fs.makedirs(f"{self.root}/{TMP_FOLDER}", exist_ok=True)
+                self.fs.makedirs(final.rsplit("/", 1)[0], exist_ok=True)
+                self._upload(spool, staging)
+                try:
+                    self.fs.mv(staging, final)
+                except BaseException:
+                    with contextlib.suppress(Exception):
+                        self.fs.rm(staging)
+                    raise
+            return digest, size
+
+    def _upload(self, spool: BinaryIO, path: str) -> None:
+        out = self.fs.open(path, "wb", block_size=_UPLOAD_BLOCK_SIZE)
+        try:
+            shutil.copyfileobj(spool, out, CHUNK_SIZE)
+        except BaseException:
+            # Closing would commit what was sent so far (a truncated object
+            # under a valid digest): abort the upload instead.
+            with contextlib.suppress(Exception):
+                out.discard()
+            with contextlib.suppress(AttributeError):
+                out.closed = True
+            raise
+        out.close()
+
+    def open_blob(self, digest: str) -> tuple[BinaryIO, int]:
+        try:
+            handle: BinaryIO = self.fs.open(self._path(digest), "rb", block_size=CHUNK_SIZE)
+        except FileNotFoundError:
+            raise NotFoundError(f"blob {digest} not found") from None
+        try:
+            size = handle.seek(0, os.SEEK_END)
+            handle.seek(0)
+        except BaseException:
+            handle.close()
+            raise
+        return handle, size
+
+    def size(self, digest: str) -> int | None:
+        try:
+            return int(self.fs.size(self._path(digest)))
+        except FileNotFoundError:
+            return None
+
+    def missing(self, digests: list[str]) -> set[str]:
+        # One listing per shard folder answers for every digest in it, present
+        # or not, where a HEAD per digest would cost one or two requests each.
+        by_shard: dict[str, list[str]] = {}
+        for digest in digests:
+            by_shard.setdefault(digest[:4], []).append(digest)
+
+        def absent_in(shard: str) -> set[str]:
+            folder = f"{self.root}/{BLOBS_FOLDER}/{shard[:2]}/{shard[2:]}"
+            try:
+                names = {name.rsplit("/", 1)[-1] for name in self.fs.ls(folder, detail=False)}
+            except FileNotFoundError:
+                names = set()
+            return {digest for digest in by_shard[shard] if digest not in names}
+
+        if len(by_shard) == 1:
+            return absent_in(next(iter(by_shard)))
+        with ThreadPoolExecutor(min(_LISTING_WORKERS, len(by_shard))) as pool:
+            return set().union(*pool.map(absent_in, by_shard))
+
+
+def _storage_options(url: str, options: dict[str, Any] | None) -> dict[str, Any]:
+    merged = dict(options or {})
+    protocol = url.split("://", 1)[0] if "://" in url else "file"
+    if protocol in ("s3", "s3a"):
+        endpoint = os.environ.get("SHIPYARD_S3_ENDPOINT_URL")
+        client_kwargs = merged.get("client_kwargs") or {}
+        if endpoint and "endpoint_url" not in merged and "endpoint_url" not in client_kwargs:
+            merged["endpoint_url"] = endpoint
+    if protocol != "file":
+        # A cached listing goes stale when another process adds a blob, and
+        # would then hide it from open() and exists().
+        merged.setdefault("use_listings_cache", False)
+    return merged
+
+
+class FsspecBlobStore(BlobStore):
+    """Blobs under ``url``: a folder path or any fsspec URL.
+
+    ``fsync=True`` flushes each new local blob to disk before it is published:
+    safe against power loss, several times slower for many small files. Without
+    it a blob torn by a crash is caught by the hash check on read and repaired
+    by the next ``put`` of the same content.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        storage_options: dict[str, Any] | None = None,
+        *,
+        fsync: bool = False,
+    ) -> None:
+        self.url = url
+        fs, root = fsspec.core.url_to_fs(url, **_storage_options(url, storage_options))
+        self._backend: _Backend
+        if isinstance(fs, LocalFileSystem):
+            self._backend = _LocalBackend(os.path.abspath(root), fsync)
+        else:
+            self._backend = _FsspecBackend(fs, root)
+
+    def __repr__(self) -> str:
+        return f"FsspecBlobStore({self.url!r})"
+
+    def put(self, source: BinaryIO, expected_digest: str | None = None) -> tuple[str, int]:
+        if expected_digest is not None:
+            validate_digest(expected_digest, "expected digest")
+        return self._backend.put(source, expected_digest)
+
+    def open(self, digest: str, offset: int = 0) -> BlobReader:
+        """Chunks from ``offset``; read whole, the last chunk comes only after the hash
+        matched (see :class:`BlobReader`). ``NotFoundError`` is raised here, at once."""
+        validate_digest(digest)
+        handle, size = self._backend.open_blob(digest)
+        return BlobReader(handle, digest, size, offset)
+
+    def exists(self, digest: str) -> bool:
+        return self._backend.size(validate_digest(digest)) is not None
+
+    def missing(self, digests: Iterable[str]) -> set[str]:
+        wanted = list(dict.fromkeys(validate_digests(digests)))
+        return self._backend.missing(wanted) if wanted else set()
+
+    def size(self, digest: str) -> int:
+        found = self._backend.size(validate_digest(digest))
+        if found is None:
+            raise NotFoundError(f"blob {digest} not found")
+        return found

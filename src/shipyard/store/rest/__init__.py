@@ -1,0 +1,1 @@
+"""Reaching a Shipyard server over HTTP: ``RestStore`` and ``RestBlobStore``."""

@@ -1,0 +1,199 @@
+"""Input checks of SqlStore beyond shipyard.validation: ids, batches, page tokens."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from shipyard.entities import ArtifactEntry, Metric, Param, RunStatus, Tag, ViewType
+from shipyard.errors import ConflictError, InvalidInputError
+from shipyard.store.base import MAX_PAGE_SIZE
+from shipyard.validation import (
+    MAX_BATCH_METRICS,
+    MAX_BATCH_PARAMS,
+    MAX_BATCH_TAGS,
+    validate_artifact_path,
+    validate_key,
+    validate_metric_value,
+    validate_param_value,
+    validate_step,
+    validate_tag_value,
+    validate_timestamp,
+)
+
+MAX_IDEMPOTENCY_KEY_LENGTH = 128
+# PostgreSQL's btree rows hold ~2.7 kB; the artifact path is part of a primary key.
+MAX_ARTIFACT_PATH_BYTES = 2048
+
+_INT64_MAX = 2**63 - 1
+_DIGEST_RE = re.compile(r"^[0-9a-f]{64}$")
+_IDEMPOTENCY_RE = re.compile(r"^[\x21-\x7e]+$")
+
+
+def check_id(value: object, what: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise InvalidInputError(f"{what} must be a non-empty string, got {value!r}")
+    return value
+
+
+def check_view(view: object) -> ViewType:
+    try:
+        return ViewType(view)  # type: ignore[arg-type]
+    except ValueError:
+        choices = ", ".join(v.value for v in ViewType)
+        raise InvalidInputError(f"view must be one of {choices}, got {view!r}") from None
+
+
+def check_status(status: object) -> RunStatus:
+    try:
+        return RunStatus(status)  # type: ignore[arg-type]
+    except ValueError:
+        choices = ", ".join(s.value for s in RunStatus)
+        raise InvalidInputError(f"status must be one of {choices}, got {status!r}") from None
+
+
+def check_page_size(max_results: object) -> int:
+    if isinstance(max_results, bool) or not isinstance(max_results, int):
+        raise InvalidInputError(f"max_results must be an integer, got {max_results!r}")
+    if not 1 <= max_results <= MAX_PAGE_SIZE:
+        raise InvalidInputError(
+            f"max_results must be between 1 and {MAX_PAGE_SIZE}, got {max_results}"
+        )
+    return max_results
+
+
+def check_tags(tags: Mapping[str, str] | None) -> dict[str, str]:
+    if tags is None:
+        return {}
+    if not isinstance(tags, Mapping):
+        raise InvalidInputError(f"tags must be a mapping of keys to values, got {tags!r}")
+    if len(tags) > MAX_BATCH_TAGS:
+        raise InvalidInputError(f"{len(tags)} tags at once; the limit is {MAX_BATCH_TAGS}")
+    return {
+        validate_key(key, "tag key"): validate_tag_value(value, key) for key, value in tags.items()
+    }
+
+
+def _sequence(items: object, what: str, limit: int) -> Sequence[Any]:
+    if isinstance(items, str | bytes) or not isinstance(items, Sequence):
+        raise InvalidInputError(f"{what} must be a list, got {type(items).__name__}")
+    if len(items) > limit:
+        raise InvalidInputError(f"{len(items)} {what} in one batch; the limit is {limit}")
+    return items
+
+
+# A validated metric point: (key, value, step, timestamp).
+Point = tuple[str, float, int, int]
+
+
+def check_metrics(items: object) -> list[Point]:
+    """Validated points; the common types take a fast path (batches hold thousands)."""
+    checked: list[Point] = []
+    keys: set[str] = set()
+    for metric in _sequence(items, "metrics", MAX_BATCH_METRICS):
+        if not isinstance(metric, Metric):
+            raise InvalidInputError(f"expected a Metric, got {metric!r}")
+        key, value, step, timestamp = metric.key, metric.value, metric.step, metric.timestamp
+        if key not in keys:
+            keys.add(validate_key(key, "metric key"))
+        if type(value) is not float:
+            value = validate_metric_value(value, key)
+        if type(step) is not int or not -_INT64_MAX <= step <= _INT64_MAX:
+            step = validate_step(step)
+        if type(timestamp) is not int or not 0 <= timestamp <= _INT64_MAX:
+            timestamp = validate_timestamp(timestamp)
+        checked.append((key, value, step, timestamp))
+    return checked
+
+
+def check_params(items: object) -> dict[str, str]:
+    """Params by key; one key twice in a batch with different values is a conflict."""
+    checked: dict[str, str] = {}
+    for param in _sequence(items, "params", MAX_BATCH_PARAMS):
+        if not isinstance(param, Param):
+            raise InvalidInputError(f"expected a Param, got {param!r}")
+        key = validate_key(param.key, "param key")
+        value = validate_param_value(param.value, key)
+        if key in checked and checked[key] != value:
+            raise ConflictError(
+                f"param {key!r} is given twice in one batch: {checked[key]!r} and {value!r}"
+            )
+        checked[key] = value
+    return checked
+
+
+def check_batch_tags(items: object) -> dict[str, str]:
+    """Tags by key; a key given twice keeps its last value."""
+    checked: dict[str, str] = {}
+    for tag in _sequence(items, "tags", MAX_BATCH_TAGS):
+        if not isinstance(tag, Tag):
+            raise InvalidInputError(f"expected a Tag, got {tag!r}")
+        key = validate_key(tag.key, "tag key")
+        checked[key] = validate_tag_value(tag.value, key)
+    return checked
+
+
+def check_idempotency_key(key: object) -> str | None:
+    if key is None:
+        return None
+    if not isinstance(key, str) or not _IDEMPOTENCY_RE.match(key):
+        raise InvalidInputError(f"idempotency key must be printable ASCII, got {key!r}")
+    if len(key) > MAX_IDEMPOTENCY_KEY_LENGTH:
+        raise InvalidInputError(
+            f"idempotency key is {len(key)} characters; the limit is {MAX_IDEMPOTENCY_KEY_LENGTH}"
+        )
+    return key
+
+
+def check_artifact_path(path: object) -> str:
+    checked = validate_artifact_path(path)
+    if len(checked.encode()) > MAX_ARTIFACT_PATH_BYTES:
+        raise InvalidInputError(
+            f"artifact path is {len(checked.encode())} bytes in UTF-8; "
+            f"the limit is {MAX_ARTIFACT_PATH_BYTES}"
+        )
+    return checked
+
+
+def check_artifacts(items: object) -> dict[str, ArtifactEntry]:
+    """Entries by path; a path given twice keeps its last entry."""
+    checked: dict[str, ArtifactEntry] = {}
+    if isinstance(items, str | bytes) or not isinstance(items, Sequence):
+        raise InvalidInputError(f"artifact entries must be a list, got {type(items).__name__}")
+    for entry in items:
+        if not isinstance(entry, ArtifactEntry):
+            raise InvalidInputError(f"expected an ArtifactEntry, got {entry!r}")
+        path = check_artifact_path(entry.path)
+        if not isinstance(entry.digest, str) or not _DIGEST_RE.match(entry.digest):
+            raise InvalidInputError(
+                f"digest of {path!r} must be 64 lowercase hex characters, got {entry.digest!r}"
+            )
+        size = entry.size
+        if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+            raise InvalidInputError(f"size of {path!r} must be a non-negative integer")
+        checked[path] = ArtifactEntry(path, size, entry.digest)
+    return checked
+
+
+def encode_token(payload: dict[str, Any]) -> str:
+    raw = json.dumps(payload, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_token(token: object, field: str) -> str:
+    """The ``field`` of a page token made by :func:`encode_token`."""
+    if not isinstance(token, str):
+        raise InvalidInputError(f"page token must be a string, got {token!r}")
+    try:
+        padded = token + "=" * (-len(token) % 4)
+        payload = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (binascii.Error, ValueError, UnicodeError):
+        raise InvalidInputError(f"invalid page token {token!r}") from None
+    value = payload.get(field) if isinstance(payload, dict) else None
+    if not isinstance(value, str):
+        raise InvalidInputError(f"invalid page token {token!r}")
+    return value

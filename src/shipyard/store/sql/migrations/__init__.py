@@ -1,0 +1,76 @@
+"""Alembic migrations of the SQL schema, applied when a SqlStore opens a database.
+
+A fresh database is built at the head revision; an older one is upgraded in
+place. Several processes may open one database at once: the upgrade runs in
+one transaction that first takes a lock (SQLite's write lock, a PostgreSQL
+advisory lock), so the second one finds the work done.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from shipyard.store.sql.engine import write_transaction
+from shipyard.store.sql.tables import metadata
+
+__all__ = ["alembic_config", "current_revision", "head_revision", "schema_diff", "upgrade"]
+
+_FOLDER = Path(__file__).resolve().parent
+# Any fixed 64-bit number; it names the lock that serializes migrations on PostgreSQL.
+_PG_LOCK_ID = 0x5348_4950_5941_5244 & 0x7FFF_FFFF_FFFF_FFFF
+
+
+def alembic_config(connection: sa.Connection | None = None, url: str | None = None) -> Config:
+    """An Alembic configuration without an .ini file, for our own scripts folder."""
+    config = Config()
+    config.set_main_option("script_location", str(_FOLDER))
+    if url is not None:
+        config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    config.attributes["connection"] = connection
+    return config
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(conn: sa.Connection) -> str | None:
+    return MigrationContext.configure(conn).get_current_revision()
+
+
+def upgrade(engine: sa.Engine, revision: str = "head") -> None:
+    """Bring the database to ``revision``; a no-op when it is there already."""
+    target = head_revision() if revision == "head" else revision
+    with engine.connect() as conn:
+        if current_revision(conn) == target:
+            return
+    with write_transaction(engine) as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:id)"), {"id": _PG_LOCK_ID})
+        command.upgrade(alembic_config(conn), target)
+
+
+def schema_diff(conn: sa.Connection) -> list[Any]:
+    """Differences between the database's schema and ``tables.py`` (empty when they agree)."""
+    dialect = conn.dialect.name
+
+    def include(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+        if type_ == "table" and name == "alembic_version":
+            return False
+        condition = getattr(obj, "_ddl_if", None) if not reflected else None
+        return condition is None or condition.dialect in (None, dialect)
+
+    context = MigrationContext.configure(
+        conn, opts={"include_object": include, "compare_type": True}
+    )
+    return list(compare_metadata(context, metadata))

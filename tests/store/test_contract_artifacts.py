@@ -1,0 +1,73 @@
+"""Store contract: a run's artifact listing (log, list by folder, get)."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from shipyard.entities import ArtifactEntry, Run
+from shipyard.errors import InvalidInputError, NotFoundError
+from shipyard.store.base import Store
+
+
+def digest(content: str) -> str:
+    # Any 64 hex characters name a blob as far as the listing is concerned.
+    return hashlib.sha256(content.encode()).hexdigest()
+
+
+def entry(path: str, content: str = "x") -> ArtifactEntry:
+    return ArtifactEntry(path, len(content), digest(content))
+
+
+def test_log_list_and_get(store: Store, run: Run) -> None:
+    entries = [entry("model/weights.bin", "w"), entry("README.md", "doc"), entry("a/b/c.txt")]
+    store.log_artifacts(run.id, entries)
+
+    assert store.list_artifacts(run.id) == sorted(entries, key=lambda e: e.path)
+    assert store.get_artifact(run.id, "README.md") == entry("README.md", "doc")
+
+
+def test_prefix_lists_one_folder(store: Store, run: Run) -> None:
+    store.log_artifacts(
+        run.id,
+        [entry("a/b/x"), entry("a/b/sub/y"), entry("a/bc"), entry("a/b_other"), entry("z")],
+    )
+    assert [e.path for e in store.list_artifacts(run.id, prefix="a/b")] == ["a/b/sub/y", "a/b/x"]
+    assert [e.path for e in store.list_artifacts(run.id, prefix="a/b/")] == ["a/b/sub/y", "a/b/x"]
+    assert [e.path for e in store.list_artifacts(run.id, prefix="A/B")] == []
+    assert len(store.list_artifacts(run.id, prefix="a")) == 4
+    assert store.list_artifacts(run.id, prefix="nothing/here") == []
+
+
+def test_logging_a_path_again_replaces_it(store: Store, run: Run) -> None:
+    store.log_artifacts(run.id, [entry("metrics.json", "old")])
+    store.log_artifacts(run.id, [entry("metrics.json", "newer")])
+    assert store.list_artifacts(run.id) == [entry("metrics.json", "newer")]
+
+
+def test_missing_artifacts_and_runs(store: Store, run: Run) -> None:
+    with pytest.raises(NotFoundError):
+        store.get_artifact(run.id, "never/logged.txt")
+    with pytest.raises(NotFoundError):
+        store.list_artifacts("0" * 32)
+    with pytest.raises(NotFoundError):
+        store.log_artifacts("0" * 32, [entry("x")])
+
+
+@pytest.mark.parametrize(
+    "path", ["../escape", "/etc/passwd", "a/../../b", "C:/windows", "a\\b", "%2e%2e/x", "a//b"]
+)
+def test_unsafe_paths_are_refused(store: Store, run: Run, path: str) -> None:
+    with pytest.raises(InvalidInputError):
+        store.log_artifacts(run.id, [entry(path)])
+    with pytest.raises(InvalidInputError):
+        store.get_artifact(run.id, path)
+    assert store.list_artifacts(run.id) == []
+
+
+def test_bad_digests_and_sizes_are_refused(store: Store, run: Run) -> None:
+    with pytest.raises(InvalidInputError):
+        store.log_artifacts(run.id, [ArtifactEntry("x", 1, "not-a-digest")])
+    with pytest.raises(InvalidInputError):
+        store.log_artifacts(run.id, [ArtifactEntry("x", -1, digest("x"))])
