@@ -1,3 +1,4 @@
+# mypy: disable-error-code="import-not-found"
 """The MLflow side of the benchmarks, run with the python of MLflow's own venv.
 
 Usage: ``python mlflow_driver.py COMMAND JSON_ARGS``; prints one JSON object.

@@ -49,8 +49,9 @@ class Sizes:
 
 FULL = Sizes(
     ingest_points=50_000,
-    sync_calls=1_000,
-    async_calls=20_000,
+    sync_calls=500,
+    # MLflow's async queue drains about one request per point: 2,000 already take a minute.
+    async_calls=2_000,
     search_runs=(10_000, 100_000),
     history_points=1_000_000,
     repeat=5,
@@ -59,7 +60,7 @@ FULL = Sizes(
 QUICK = Sizes(
     ingest_points=5_000,
     sync_calls=100,
-    async_calls=2_000,
+    async_calls=500,
     search_runs=(1_000,),
     history_points=20_000,
     repeat=3,

@@ -25,3 +25,9 @@ if ! have_postgres_server && ! have_postgres_binaries; then
   echo "Installing PostgreSQL (Debian package) for the test suite..."
   apt_install postgresql
 fi
+
+# Chromium: the web UI tests drive Debian's build through Playwright (no browser download).
+if [ ! -x /usr/bin/chromium ]; then
+  echo "Installing Chromium (Debian package) for the web UI tests..."
+  apt_install chromium
+fi

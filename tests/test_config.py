@@ -2,7 +2,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from shipyard.config import resolve_settings
+from shipyard.errors import InvalidInputError
 
 
 def test_nothing_set_means_the_folder_in_the_current_directory(
@@ -52,3 +55,21 @@ def test_explicit_arguments_win_over_the_environment(tmp_path: Path) -> None:
     assert settings.kind == "sql"
     assert settings.artifacts_uri == "s3://bucket/prefix"
     assert settings.experiment == "mnist"
+
+
+@pytest.mark.parametrize(
+    "uri", ["mysql://x/y", "s3://bucket/store", "file:///tmp/x", "foo+bar://h"]
+)
+def test_an_unknown_url_scheme_is_refused_not_made_a_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, uri: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(InvalidInputError, match="sqlite:///"):
+        resolve_settings(uri, env={})
+    with pytest.raises(InvalidInputError, match="unknown store URL scheme"):
+        resolve_settings(env={"SHIPYARD_URI": uri})
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_windows_style_and_relative_folders_still_work(tmp_path: Path) -> None:
+    assert resolve_settings(str(tmp_path / "a:b"), env={}).kind == "sql"

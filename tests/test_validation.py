@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,6 +17,7 @@ from shipyard.validation import (
     validate_name,
     validate_param_value,
     validate_step,
+    validate_tag_value,
 )
 
 
@@ -108,3 +110,33 @@ def test_numpy_scalars_are_metric_values() -> None:
     assert validate_metric_value(np.int64(7)) == 7.0
     with pytest.raises(InvalidInputError):
         validate_metric_value(np.bool_(True))
+
+
+def test_a_trailing_newline_is_not_part_of_a_valid_key() -> None:
+    for key in ("acc\n", "acc\r\n", "\nacc"):
+        with pytest.raises(InvalidInputError):
+            validate_key(key)
+
+
+def test_text_that_is_not_valid_unicode_is_refused() -> None:
+    lone = "ok\ud800"
+    for check in (
+        lambda: validate_name(lone),
+        lambda: validate_param_value(lone),
+        lambda: validate_tag_value(lone),
+        lambda: validate_artifact_path(f"dir/{lone}"),
+    ):
+        with pytest.raises(InvalidInputError, match="lone surrogate"):
+            check()
+
+
+def test_the_python_api_refuses_a_lone_surrogate(tmp_path: Path) -> None:
+    import shipyard as sy
+
+    client = sy.Client(str(tmp_path / "store"))
+    with client.start_run(capture=False) as run:
+        with pytest.raises(InvalidInputError):
+            run.log_param("k", "\ud800")
+        with pytest.raises(InvalidInputError):
+            run.set_tag("k", "\ud800")
+    assert client.get_run(run.id).params == {}

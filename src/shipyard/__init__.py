@@ -11,6 +11,7 @@
     sy.search_runs("metrics.acc > 0.9", order_by="metrics.acc DESC")
 """
 
+from shipyard import data
 from shipyard._version import __version__
 from shipyard.entities import ArtifactEntry, Metric, RunStatus, ViewType
 from shipyard.tracking.active_run import ActiveRun
@@ -54,6 +55,7 @@ __all__ = [
     "__version__",
     "active_run",
     "compare_runs",
+    "data",
     "download_artifacts",
     "end_run",
     "get_metric_history",

@@ -18,10 +18,13 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+
+from shipyard.errors import InvalidInputError
 
 DEFAULT_HOME = ".shipyard"
 DATABASE_FILE = "shipyard.db"
@@ -46,6 +49,10 @@ def _home(env: Mapping[str, str]) -> Path:
     return Path(env.get("SHIPYARD_HOME") or DEFAULT_HOME)
 
 
+# `mysql://x` or `s3://bucket` is a URL we do not serve, never a folder named `mysql:`.
+_SCHEME_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+
+
 def resolve_settings(
     uri: str | None = None,
     artifacts_uri: str | None = None,
@@ -67,6 +74,11 @@ def resolve_settings(
         if artifacts is None:
             artifacts = _default_artifacts_beside(raw, env)
         return Settings("sql", raw, artifacts, token, experiment)
+    if _SCHEME_RE.match(raw):
+        raise InvalidInputError(
+            f"unknown store URL scheme in {raw!r}: expected a folder, a sqlite:/// URL, "
+            "a postgresql:// URL or a server's http(s):// URL"
+        )
     folder = Path(raw) if raw else _home(env)
     folder = folder.expanduser().absolute()
     return Settings(

@@ -9,18 +9,22 @@ from __future__ import annotations
 import enum
 import time
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 
 __all__ = [
+    "DATASET_URI_SCHEME",
     "ArtifactEntry",
+    "Dataset",
+    "DatasetVersion",
     "Experiment",
     "LifecycleStage",
     "Metric",
     "Page",
     "Param",
     "Run",
+    "RunInput",
     "RunStatus",
     "Tag",
     "ViewType",
@@ -126,3 +130,60 @@ class Page(Generic[T]):
 
     items: list[T]
     next_page_token: str | None = None
+
+
+# -- data versioning -----------------------------------------------------------
+
+DATASET_URI_SCHEME = "datasets:/"
+
+
+@dataclass(frozen=True, slots=True)
+class Dataset:
+    """A named series of dataset versions; ``latest_version`` is the newest live one."""
+
+    name: str
+    description: str | None
+    created_at: int
+    updated_at: int
+    lifecycle_stage: LifecycleStage
+    tags: dict[str, str] = field(default_factory=dict)
+    latest_version: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DatasetVersion:
+    """One immutable version of a dataset.
+
+    The file list lives in a manifest blob (``manifest_digest``) in the blob
+    store, so the row stays small however many files the version holds.
+    ``tags`` are version labels (``v1``, ``golden``): each names exactly one
+    version of its dataset.
+    """
+
+    dataset: str
+    version: int
+    manifest_digest: str
+    file_count: int
+    total_size: int
+    message: str | None
+    author: str | None
+    created_at: int
+    parent_version: int | None
+    tags: list[str]
+    lifecycle_stage: LifecycleStage
+    profile: dict[str, Any] | None
+    id: str
+
+    @property
+    def uri(self) -> str:
+        return f"{DATASET_URI_SCHEME}{self.dataset}/{self.version}"
+
+
+@dataclass(frozen=True, slots=True)
+class RunInput:
+    """A dataset version a run used: one edge of the lineage graph."""
+
+    run_id: str
+    dataset: str
+    version: int
+    created_at: int

@@ -26,10 +26,19 @@ MAX_BATCH_METRICS = 10_000
 MAX_BATCH_PARAMS = 1_000
 MAX_BATCH_TAGS = 1_000
 
-_KEY_RE = re.compile(r"^[A-Za-z0-9_\-./: ]+$")
+_KEY_RE = re.compile(r"[A-Za-z0-9_\-./: ]+")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 _DRIVE_RE = re.compile(r"^[A-Za-z]:")
-_INT64_MAX = 2**63 - 1
+INT64_MAX = 2**63 - 1
+
+
+def validate_utf8(text: str, what: str) -> str:
+    """``text`` if it encodes as UTF-8; a lone surrogate (from JSON ``"\\ud800"``) does not."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInputError(f"{what} is not valid Unicode: it holds a lone surrogate") from None
+    return text
 
 
 def validate_name(name: object, what: str = "name") -> str:
@@ -43,7 +52,7 @@ def validate_name(name: object, what: str = "name") -> str:
         )
     if _CONTROL_RE.search(name):
         raise InvalidInputError(f"{what} {name!r} contains control characters")
-    return name
+    return validate_utf8(name, what)
 
 
 def validate_key(key: object, what: str = "key") -> str:
@@ -55,7 +64,7 @@ def validate_key(key: object, what: str = "key") -> str:
         raise InvalidInputError(
             f"{what} is {len(key)} characters long; the limit is {MAX_KEY_LENGTH}"
         )
-    if not _KEY_RE.match(key):
+    if not _KEY_RE.fullmatch(key):
         raise InvalidInputError(
             f"{what} {key!r} may contain only letters, digits, spaces and _ - . / :"
         )
@@ -71,7 +80,7 @@ def _validate_text_value(value: object, limit: int, what: str) -> str:
         raise InvalidInputError(f"{what} is {len(value)} characters long; the limit is {limit}")
     if "\x00" in value:
         raise InvalidInputError(f"{what} contains a NUL character")
-    return value
+    return validate_utf8(value, what)
 
 
 def validate_param_value(value: object, key: str = "param") -> str:
@@ -100,7 +109,7 @@ def validate_metric_value(value: object, key: str = "metric") -> float:
 def validate_step(step: object) -> int:
     if isinstance(step, bool) or not isinstance(step, int):
         raise InvalidInputError(f"step must be an integer, got {step!r}")
-    if not -_INT64_MAX <= step <= _INT64_MAX:
+    if not -INT64_MAX <= step <= INT64_MAX:
         raise InvalidInputError(f"step {step} is out of the 64-bit range")
     return step
 
@@ -108,7 +117,7 @@ def validate_step(step: object) -> int:
 def validate_timestamp(timestamp: object) -> int:
     if isinstance(timestamp, bool) or not isinstance(timestamp, int):
         raise InvalidInputError(f"timestamp must be integer milliseconds, got {timestamp!r}")
-    if not 0 <= timestamp <= _INT64_MAX:
+    if not 0 <= timestamp <= INT64_MAX:
         raise InvalidInputError(f"timestamp {timestamp} is out of range")
     return timestamp
 
@@ -153,4 +162,4 @@ def validate_artifact_path(path: object, what: str = "artifact path") -> str:
             raise InvalidInputError(f"{what} {path!r} contains an empty segment")
     if "%" in path:
         raise InvalidInputError(f"{what} {path!r} must not contain '%' escapes")
-    return path
+    return validate_utf8(path, what)

@@ -83,7 +83,7 @@ def test_metrics_count_requests_by_route_template(client: httpx.Client) -> None:
     assert _counter(after, "GET", route, 404) - _counter(before, "GET", route, 404) == 1
     assert run["id"] not in after  # raw paths never become labels
     assert "shipyard_http_request_duration_seconds_bucket" in after
-    assert re.search(r'^shipyard_http_request_errors_total\{.*status="404"', after, re.MULTILINE)
+    assert "shipyard_http_request_errors" not in after  # derivable from the requests' status
 
 
 def _upload_artifact(client: httpx.Client, run_id: str, path: str, data: bytes) -> None:

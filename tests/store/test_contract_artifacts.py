@@ -2,18 +2,32 @@
 
 from __future__ import annotations
 
-import hashlib
+import io
 
 import pytest
 
 from shipyard.entities import ArtifactEntry, Run
 from shipyard.errors import InvalidInputError, NotFoundError
 from shipyard.store.base import Store
+from shipyard.store.hashing import hash_bytes
+from shipyard.store.rest.blobs import RestBlobStore
+from shipyard.store.rest.store import RestStore
+
+CONTENTS = ("x", "w", "doc", "old", "newer")
 
 
 def digest(content: str) -> str:
-    # Any 64 hex characters name a blob as far as the listing is concerned.
-    return hashlib.sha256(content.encode()).hexdigest()
+    return hash_bytes(content.encode())
+
+
+@pytest.fixture(autouse=True)
+def _blobs_on_the_server(store: Store) -> None:
+    """A server records only artifacts whose blobs it holds: upload them first."""
+    if isinstance(store, RestStore):
+        blobs = RestBlobStore(store.base_url)
+        for content in CONTENTS:
+            blobs.put(io.BytesIO(content.encode()))
+        blobs.close()
 
 
 def entry(path: str, content: str = "x") -> ArtifactEntry:

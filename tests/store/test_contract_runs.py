@@ -169,3 +169,33 @@ def test_search_pages_keep_the_order(
         if token is None:
             break
     assert seen == list(reversed(made))  # newest first by default
+
+
+@pytest.mark.parametrize("order_by", [None, ["metrics.acc DESC"], ["params.p", "start_time"]])
+def test_runs_created_between_pages_cause_no_duplicates_or_gaps(
+    store: Store, experiment: Experiment, make_run: Callable[..., Run], order_by: list[str] | None
+) -> None:
+    def make(i: int) -> Run:
+        run = make_run(start_time=1_700_000_000_000 + i)
+        store.log_batch(
+            run.id,
+            metrics=[Metric("acc", i / 100, 0, 0)],
+            params=[Param("p", f"v{i:03d}")],
+        )
+        return run
+
+    existing = {make(i).id for i in range(0, 40, 2)}
+    first = store.search_runs([experiment.id], order_by=order_by, max_results=7)
+    # New runs sort before, between and after the ones already paged.
+    for i in [*range(1, 40, 2), 100, -100]:
+        make(i)
+    seen = [run.id for run in first.items]
+    token = first.next_page_token
+    while token is not None:
+        page = store.search_runs(
+            [experiment.id], order_by=order_by, max_results=7, page_token=token
+        )
+        seen.extend(run.id for run in page.items)
+        token = page.next_page_token
+    assert len(seen) == len(set(seen))
+    assert existing <= set(seen)

@@ -173,7 +173,7 @@ def test_attributes(text: str, expected: Comparison) -> None:
         ("not metrics.a > 1 or metrics.b > 2", Or(Not(a), b)),
         ("not (metrics.a > 1 or metrics.b > 2)", Not(Or(a, b))),
         ("not not metrics.a > 1", Not(Not(a))),
-        ("metrics.a > 1 and metrics.b > 2 and metrics.c > 3", And(And(a, b), c)),
+        ("metrics.a > 1 and metrics.b > 2 and metrics.c > 3", And(a, b, c)),
         ("metrics.a > 1 and (metrics.b > 2 or metrics.c > 3)", And(a, Or(b, c))),
         ("((metrics.a > 1))", a),
         ("metrics.a > 1 AND NOT (metrics.b > 2 OR metrics.c > 3)", And(a, Not(Or(b, c)))),

@@ -464,3 +464,35 @@ def test_bad_input_is_refused(conn: sa.Connection) -> None:
         search(conn, experiments=E1)
     with pytest.raises(InvalidInputError, match="view"):
         search(conn, view="sideways")  # type: ignore[arg-type]
+
+
+def _payload(token: str) -> dict[str, object]:
+    return json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        lambda p: {**p, "k": p["k"][:-1]},  # too few sort values
+        lambda p: {**p, "k": "x"},
+        lambda p: {**p, "k": [2**70, *p["k"][1:]]},  # beyond 64 bits
+        lambda p: {**p, "k": ["\ud800", *p["k"][1:]]},  # a lone surrogate
+        lambda p: {**p, "k": [*p["k"][:-1], 5]},  # the run id must be a string
+        lambda p: {**p, "k": [*p["k"][:-2], "x", p["k"][-1]]},  # start time must be an int
+        lambda p: {**p, "k": [None, *p["k"][1:]]},  # the first key's value is never NULL
+        lambda p: {**p, "s": 2**70},
+        lambda p: {**p, "s": True},
+    ],
+)
+def test_forged_keyset_tokens_are_refused(conn: sa.Connection, tamper: object) -> None:
+    order = ["metrics.acc DESC", "params.model"]
+    _, token = search(conn, order_by=order, max_results=2)
+    assert token is not None
+    forged = tamper(_payload(token))  # type: ignore[operator]
+    with pytest.raises(InvalidInputError, match="invalid page token"):
+        search(conn, order_by=order, max_results=2, token=_token(forged))
+
+
+def test_an_oversized_token_is_refused(conn: sa.Connection) -> None:
+    with pytest.raises(InvalidInputError, match="invalid page token"):
+        search(conn, token="A" * 2_000_000)

@@ -101,3 +101,29 @@ def test_missing_files_and_paths_are_clear_errors(tmp_path: Path) -> None:
             run.log_artifacts(tmp_path / "nope")
     with pytest.raises(NotFoundError):
         sy.download_artifacts(run.id, "nothing/here", dest=tmp_path / "x")
+
+
+def test_a_download_never_writes_outside_its_folder(tmp_path: Path) -> None:
+    """Through a symbolic link already in the folder, or a path forged in the database."""
+    import sqlite3
+
+    import sqlalchemy as sa
+
+    client = sy.Client()
+    with sy.start_run(capture=False) as run:
+        run.log_text("x", "sub/x.txt")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    (dest / "sub").symlink_to(outside, target_is_directory=True)
+    with pytest.raises(InvalidInputError, match="outside"):
+        sy.download_artifacts(run.id, dest=dest)
+    assert list(outside.iterdir()) == []
+
+    database = sa.make_url(client.settings.uri).database
+    with sqlite3.connect(str(database)) as conn:
+        conn.execute("UPDATE artifacts SET path = '../evil.txt' WHERE run_id = ?", (run.id,))
+    with pytest.raises(InvalidInputError, match="evil"):
+        sy.download_artifacts(run.id, dest=tmp_path / "clean")
+    assert not (tmp_path / "evil.txt").exists()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -128,3 +129,27 @@ def test_a_server_briefly_down_loses_nothing_and_a_long_outage_warns_once(
     history = local.get_metric_history(patient.id, "loss")
     assert [p.step for p in history] == list(range(2005))  # each point stored once
     assert local.get_run(hasty.id).metrics.keys() == {"kept"}
+
+
+def test_a_with_block_over_a_lost_server_warns_instead_of_raising(
+    backing: tuple[str, str],
+) -> None:
+    """The default client: each call to the server is tried once inside the batcher's budget."""
+    with live_server(*backing) as url:
+        client = sy.Client(url, retry_seconds=0.5)
+        run = client.start_run(capture=False)
+        run.log_metric("kept", 1.0)
+        run.flush()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with run:
+            for step in range(3):
+                run.log_metric("lost", float(step))
+    lost = [w for w in caught if issubclass(w.category, sy.MetricsNotStoredWarning)]
+    assert len(lost) == 1 and "3 metric point" in str(lost[0].message)
+    unfinished = [w for w in caught if "could not mark run" in str(w.message)]
+    assert len(unfinished) == 1
+    assert run.ended
+    client.close()
+    local = sy.Client(backing[0], artifacts_uri=backing[1])
+    assert local.get_run(run.id).metrics.keys() == {"kept"}

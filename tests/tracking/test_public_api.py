@@ -55,3 +55,10 @@ def test_importing_shipyard_opens_no_store_and_imports_no_pandas() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False", "False"]
+
+
+def test_data_versioning_is_exported_as_sy_data() -> None:
+    assert "data" in shipyard.__all__
+    for name in ("add", "get", "versions", "diff"):
+        assert callable(getattr(shipyard.data, name)), name
+    assert shipyard.data.__all__ == sorted(shipyard.data.__all__)

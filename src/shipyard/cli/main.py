@@ -19,6 +19,9 @@ class ShipyardGroup(click.Group):
         except ShipyardError as exc:
             click.echo(f"Error: {exc.message}", err=True)
             ctx.exit(exc.exit_code)
+        except OSError as exc:  # a missing folder, a full disk, a refused permission
+            click.echo(f"Error: {exc}", err=True)
+            ctx.exit(1)
         except KeyboardInterrupt:
             click.echo("Aborted.", err=True)
             ctx.exit(130)
@@ -37,11 +40,13 @@ def cli() -> None:
 def _register_commands() -> None:
     # Imported here so that `shipyard --help` lists every group and a broken
     # optional part names itself instead of breaking the whole command.
-    from shipyard.cli import artifacts, demo, experiments, runs, server
+    from shipyard.cli import artifacts, data, demo, experiments, gc, runs, server
 
     cli.add_command(experiments.group)
     cli.add_command(runs.group)
     cli.add_command(artifacts.group)
+    cli.add_command(data.group)
+    cli.add_command(gc.command)
     cli.add_command(server.command)
     cli.add_command(demo.command)
 

@@ -151,10 +151,12 @@ def show(run_id: str, as_json: bool) -> None:
     run = c.get_run(run_id)
     experiment = c.store.get_experiment(run.experiment_id)
     entries = c.store.list_artifacts(run.id)
+    inputs = c.store.get_run_inputs(run.id)
     if as_json:
         data = run_to_json(run)
         data["experiment_name"] = experiment.name
         data["artifacts"] = [artifact_to_json(entry) for entry in entries]
+        data["inputs"] = [f"datasets:/{i.dataset}/{i.version}" for i in inputs]
         print_json(data)
         return
     system = _system_facts(c, run, {e.path for e in entries})
@@ -164,7 +166,9 @@ def show(run_id: str, as_json: bool) -> None:
     metrics = [[key, format_value(m.value), str(m.step)] for key, m in sorted(run.metrics.items())]
     tags = [[k, v] for k, v in sorted(run.tags.items()) if not k.startswith(TAG_PREFIX)]
     files = [[e.path, format_size(e.size), e.digest[:12]] for e in entries]
+    used = [[f"datasets:/{i.dataset}/{i.version}", format_time(i.created_at)] for i in inputs]
     for title, columns, rows in (
+        ("Inputs", ["DATASET VERSION", "USED"], used),
         ("Params", ["KEY", "VALUE"], params),
         ("Metrics (latest)", ["KEY", "VALUE", "STEP"], metrics),
         ("Tags", ["KEY", "VALUE"], tags),

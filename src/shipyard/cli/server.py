@@ -7,8 +7,6 @@ from typing import Any
 
 import click
 
-from shipyard.server.settings import ServerSettings
-
 __all__ = ["command"]
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
@@ -68,6 +66,7 @@ def command(
     import uvicorn
 
     from shipyard.server.app import create_app
+    from shipyard.server.settings import ServerSettings
 
     settings = ServerSettings.resolve(store_uri, artifacts_uri)
     # Opened here once: a bad URL fails before binding, and the database is

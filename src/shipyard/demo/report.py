@@ -15,6 +15,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 import shipyard as sy
+from shipyard.demo.train import MODEL_PATH
 from shipyard.errors import NotFoundError
 
 TAG_PREFIX = "shipyard."
@@ -180,8 +181,8 @@ def print_best_run(console: Console, run_id: str) -> sy.Run:
             border_style="green",
         )
     )
+    console.print(f"See it again any time:  [bold]shipyard runs show {run.id[:12]}[/]")
     console.print(
-        f"See it again any time: [bold]shipyard runs show {run.id[:12]}[/]; "
-        f"get the model: [bold]shipyard artifacts get {run.id[:12]} model/model.skops[/]"
+        f"Get the model:          [bold]shipyard artifacts get {run.id[:12]} {MODEL_PATH}[/]"
     )
     return run

@@ -22,9 +22,10 @@ from shipyard.server.limits import (
 )
 from shipyard.server.metrics import MetricsMiddleware, ServerMetrics
 from shipyard.server.metrics import router as metrics_router
-from shipyard.server.routes import artifacts, blobs, experiments, runs
+from shipyard.server.routes import artifacts, blobs, datasets, experiments, runs
 from shipyard.server.schemas import Health
 from shipyard.server.settings import ServerSettings
+from shipyard.server.ui import install as install_ui
 from shipyard.store.base import BlobStore, Store
 
 __all__ = ["app_from_env", "create_app"]
@@ -79,6 +80,8 @@ def create_app(
     app.include_router(runs.router)
     app.include_router(artifacts.router)
     app.include_router(blobs.router)
+    app.include_router(datasets.router)
+    install_ui(app)
 
     # add_middleware wraps what is there: the last one added runs first.
     app.add_middleware(

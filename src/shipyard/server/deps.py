@@ -12,11 +12,15 @@ from shipyard.store.base import BlobStore, Store
 
 __all__ = [
     "ERRORS",
+    "NO_CONTENT",
     "BlobStoreDep",
     "CacheDep",
     "IdempotencyKey",
     "StoreDep",
+    "blob_store_of",
 ]
+
+NO_CONTENT = 204
 
 
 def _store(request: Request) -> Store:
@@ -24,7 +28,7 @@ def _store(request: Request) -> Store:
     return store
 
 
-def _blob_store(request: Request) -> BlobStore:
+def blob_store_of(request: Request) -> BlobStore:
     blob_store: BlobStore = request.app.state.blob_store
     return blob_store
 
@@ -35,7 +39,7 @@ def _cache(request: Request) -> IdempotencyCache:
 
 
 StoreDep = Annotated[Store, Depends(_store)]
-BlobStoreDep = Annotated[BlobStore, Depends(_blob_store)]
+BlobStoreDep = Annotated[BlobStore, Depends(blob_store_of)]
 CacheDep = Annotated[IdempotencyCache, Depends(_cache)]
 IdempotencyKey = Annotated[
     str | None,

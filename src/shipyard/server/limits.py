@@ -13,12 +13,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shipyard.errors import PayloadTooLargeError
 from shipyard.server.errors import error_response
+from shipyard.server.settings import DEFAULT_MAX_JSON_BYTES, DEFAULT_MAX_UPLOAD_BYTES, MiB
 
 __all__ = ["DEFAULT_MAX_JSON_BYTES", "DEFAULT_MAX_UPLOAD_BYTES", "BodySizeLimitMiddleware"]
 
-MiB = 1024 * 1024
-DEFAULT_MAX_JSON_BYTES = 16 * MiB
-DEFAULT_MAX_UPLOAD_BYTES = 5 * 1024 * MiB
 UPLOAD_PREFIX = "/api/v1/blobs/"
 # The rest of a refused body is read and dropped up to this much, so that the
 # client, still sending, reads the 413 instead of a reset connection.

@@ -22,15 +22,10 @@ UNMATCHED = "unmatched"
 class ServerMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        # Errors are the requests with status >= 400: no separate counter is needed.
         self.requests = Counter(
             "shipyard_http_requests",
             "HTTP requests answered, by method, route template and status.",
-            ["method", "route", "status"],
-            registry=self.registry,
-        )
-        self.errors = Counter(
-            "shipyard_http_request_errors",
-            "HTTP requests answered with a 4xx or 5xx status.",
             ["method", "route", "status"],
             registry=self.registry,
         )
@@ -43,8 +38,6 @@ class ServerMetrics:
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         self.requests.labels(method, route, str(status)).inc()
-        if status >= 400:
-            self.errors.labels(method, route, str(status)).inc()
         self.duration.labels(method, route).observe(seconds)
 
 

@@ -10,12 +10,25 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, Field, StrictInt, StrictStr, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StrictInt, WithJsonSchema
+from pydantic import StrictStr as _StrictStr
 
 from shipyard.entities import LifecycleStage, RunStatus, ViewType
 from shipyard.store.base import DEFAULT_PAGE_SIZE
 from shipyard.store.rest.codec import NON_FINITE
 from shipyard.validation import MAX_BATCH_METRICS, MAX_BATCH_PARAMS, MAX_BATCH_TAGS
+
+
+def _utf8(text: str) -> str:
+    # JSON may spell a lone surrogate ("\\ud800"): no database or encoder accepts one.
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("text is not valid Unicode: it holds a lone surrogate") from None
+    return text
+
+
+StrictStr = Annotated[_StrictStr, AfterValidator(_utf8)]
 
 
 def _metric_value(value: Any) -> float:

@@ -12,16 +12,22 @@ from dataclasses import dataclass
 
 from shipyard.config import Settings, resolve_settings
 from shipyard.errors import InvalidInputError
-from shipyard.server.limits import DEFAULT_MAX_JSON_BYTES, DEFAULT_MAX_UPLOAD_BYTES
 from shipyard.store.base import BlobStore, Store
 
 __all__ = [
+    "DEFAULT_MAX_JSON_BYTES",
+    "DEFAULT_MAX_UPLOAD_BYTES",
     "ENV_ARTIFACTS",
     "ENV_MAX_JSON_BYTES",
     "ENV_MAX_UPLOAD_BYTES",
     "ENV_STORE",
     "ServerSettings",
 ]
+
+MiB = 1024 * 1024
+# Defined here, not in server.limits, so the CLI reads them without importing the web stack.
+DEFAULT_MAX_JSON_BYTES = 16 * MiB
+DEFAULT_MAX_UPLOAD_BYTES = 5 * 1024 * MiB
 
 ENV_STORE = "SHIPYARD_SERVER_STORE"
 ENV_ARTIFACTS = "SHIPYARD_SERVER_ARTIFACTS"

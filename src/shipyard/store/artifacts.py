@@ -24,23 +24,31 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import datetime as dt
 import os
 import shutil
 import tempfile
+import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NamedTuple
 
 import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
-from shipyard.errors import DataCorruptionError, NotFoundError
+from shipyard.errors import DataCorruptionError, InvalidInputError, NotFoundError
 from shipyard.store.base import BlobStore
 from shipyard.store.blob_reader import BlobReader
-from shipyard.store.hashing import CHUNK_SIZE, copy_hashing, validate_digest, validate_digests
+from shipyard.store.hashing import (
+    CHUNK_SIZE,
+    copy_hashing,
+    is_digest,
+    validate_digest,
+    validate_digests,
+)
 
-__all__ = ["FsspecBlobStore"]
+__all__ = ["FsspecBlobStore", "StoredBlob"]
 
 BLOBS_FOLDER = "blobs"
 TMP_FOLDER = "tmp"
@@ -54,6 +62,14 @@ _LISTING_WORKERS = 16
 def blob_key(digest: str) -> str:
     """``blobs/ab/cd/abcd...``: two levels of 256 shards keep every folder small."""
     return f"{BLOBS_FOLDER}/{digest[:2]}/{digest[2:4]}/{digest}"
+
+
+class StoredBlob(NamedTuple):
+    """One stored blob as a listing sees it; ``modified`` is in seconds since the epoch."""
+
+    digest: str
+    size: int
+    modified: float
 
 
 def _mismatch(expected: str, actual: str) -> DataCorruptionError:
@@ -279,7 +295,10 @@ class FsspecBlobStore(BlobStore):
         fsync: bool = False,
     ) -> None:
         self.url = url
-        fs, root = fsspec.core.url_to_fs(url, **_storage_options(url, storage_options))
+        try:
+            fs, root = fsspec.core.url_to_fs(url, **_storage_options(url, storage_options))
+        except ValueError as exc:  # fsspec's "Protocol not known: foo"
+            raise InvalidInputError(f"cannot open the blob store {url!r}: {exc}") from None
         self._backend: _Backend
         if isinstance(fs, LocalFileSystem):
             self._backend = _LocalBackend(os.path.abspath(root), fsync)
@@ -313,3 +332,91 @@ class FsspecBlobStore(BlobStore):
         if found is None:
             raise NotFoundError(f"blob {digest} not found")
         return found
+
+    # -- maintenance: local checkouts and ``shipyard gc`` -----------------------------
+    def local_path(self, digest: str) -> str | None:
+        """The blob's file when this store is a local folder, else None.
+
+        For reflinks and hard links on checkout; the file is read-only and must
+        never be written to.
+        """
+        validate_digest(digest)
+        backend = self._backend
+        return backend._path(digest) if isinstance(backend, _LocalBackend) else None
+
+    def iter_blobs(self) -> Iterator[StoredBlob]:
+        """Every stored blob (anything under ``blobs/`` not named by a digest is ignored)."""
+        backend = self._backend
+        if isinstance(backend, _LocalBackend):
+            yield from _iter_local(os.path.join(backend.root, BLOBS_FOLDER))
+            return
+        assert isinstance(backend, _FsspecBackend)
+        folder = f"{backend.root}/{BLOBS_FOLDER}"
+        try:
+            found = backend.fs.find(folder, detail=True)
+        except FileNotFoundError:
+            return
+        for path, info in sorted(found.items()):
+            digest = path.rsplit("/", 1)[-1]
+            if is_digest(digest) and path.endswith(blob_key(digest)):
+                yield StoredBlob(digest, int(info.get("size") or 0), _modified(info))
+
+    def delete(self, digest: str) -> bool:
+        """Remove a blob; False when it was not stored. Only ``shipyard gc`` should call this."""
+        backend = self._backend
+        validate_digest(digest)
+        try:
+            if isinstance(backend, _LocalBackend):
+                os.unlink(backend._path(digest))
+            else:
+                assert isinstance(backend, _FsspecBackend)
+                backend.fs.rm_file(backend._path(digest))
+        except FileNotFoundError:
+            return False
+        return True
+
+
+def _iter_local(folder: str) -> Iterator[StoredBlob]:
+    try:
+        shards = sorted(os.listdir(folder))
+    except FileNotFoundError:
+        return
+    for first in shards:
+        try:
+            seconds = sorted(os.listdir(os.path.join(folder, first)))
+        except (NotADirectoryError, FileNotFoundError):
+            continue
+        for second in seconds:
+            shard = os.path.join(folder, first, second)
+            try:
+                with os.scandir(shard) as entries:
+                    listing = sorted(entries, key=lambda entry: entry.name)
+            except (NotADirectoryError, FileNotFoundError):
+                continue
+            for entry in listing:
+                name = entry.name
+                if is_digest(name) and name[:2] == first and name[2:4] == second:
+                    try:
+                        st = entry.stat(follow_symlinks=False)
+                    except FileNotFoundError:
+                        continue
+                    yield StoredBlob(name, st.st_size, st.st_mtime)
+
+
+def _modified(info: dict[str, Any]) -> float:
+    """Seconds since the epoch from an fsspec listing entry (its key differs by backend).
+
+    Unknown means now: a collector that spares young blobs then spares this one.
+    """
+    for key in ("mtime", "LastModified", "last_modified", "created", "updated"):
+        value = info.get(key)
+        if isinstance(value, int | float):
+            return float(value)
+        if isinstance(value, dt.datetime):
+            return value.timestamp()
+        if isinstance(value, str):
+            try:
+                return dt.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+            except ValueError:
+                continue
+    return time.time()

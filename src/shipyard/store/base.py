@@ -23,13 +23,14 @@ from shipyard.entities import (
     Tag,
     ViewType,
 )
+from shipyard.store.datasets_base import DatasetStore
 
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 10_000
 
 
-class Store(abc.ABC):
-    """Metadata of experiments and runs.
+class Store(DatasetStore, abc.ABC):
+    """Metadata of experiments and runs, and of dataset versions (:class:`DatasetStore`).
 
     Every method raises :class:`shipyard.errors.ShipyardError` subclasses for a
     caller's mistake (``NotFoundError``, ``AlreadyExistsError``, ``ConflictError``,

@@ -67,16 +67,34 @@ class Comparison:
     value: Value = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class And:
-    left: Expr
-    right: Expr
+    """All of ``terms`` (two or more); ``a AND b AND c`` is one node, not a nested chain."""
+
+    terms: tuple[Expr, ...]
+
+    def __init__(self, *terms: Expr) -> None:
+        object.__setattr__(self, "terms", _flatten(And, terms))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Or:
-    left: Expr
-    right: Expr
+    """Any of ``terms`` (two or more), flattened like :class:`And`."""
+
+    terms: tuple[Expr, ...]
+
+    def __init__(self, *terms: Expr) -> None:
+        object.__setattr__(self, "terms", _flatten(Or, terms))
+
+
+def _flatten(kind: type[And] | type[Or], terms: tuple[Expr, ...]) -> tuple[Expr, ...]:
+    # Flat n-ary nodes keep a long chain from nesting deeper than Python's recursion limit.
+    if len(terms) < 2:
+        raise ValueError(f"{kind.__name__} needs two or more terms")
+    flat: list[Expr] = []
+    for term in terms:
+        flat.extend(term.terms if isinstance(term, kind) else (term,))
+    return tuple(flat)
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,13 +157,9 @@ def to_filter_string(node: Expr) -> str:
     if isinstance(node, Not):
         inner = to_filter_string(node.operand)
         return f"NOT ({inner})" if isinstance(node.operand, And | Or) else f"NOT {inner}"
-    left, right = to_filter_string(node.left), to_filter_string(node.right)
     if isinstance(node, And):
-        if isinstance(node.left, Or):
-            left = f"({left})"
-        if isinstance(node.right, And | Or):
-            right = f"({right})"
-        return f"{left} AND {right}"
-    if isinstance(node.right, Or):
-        right = f"({right})"
-    return f"{left} OR {right}"
+        return " AND ".join(
+            f"({to_filter_string(term)})" if isinstance(term, Or) else to_filter_string(term)
+            for term in node.terms
+        )
+    return " OR ".join(to_filter_string(term) for term in node.terms)

@@ -43,7 +43,7 @@ from shipyard.store.filter_ast import (
     Scalar,
     to_filter_string,
 )
-from shipyard.validation import validate_key
+from shipyard.validation import INT64_MAX, validate_key, validate_utf8
 
 __all__ = [
     "ATTRIBUTES",
@@ -137,6 +137,9 @@ _DESCRIPTIONS = {
     "$END": "the end of the filter",
 }
 _INT_RE = re.compile(r"[+-]?\d+")
+MAX_FILTER_LENGTH = 10_000
+# Parentheses and NOTs inside one another; AND/OR chains are flat and do not count.
+MAX_FILTER_DEPTH = 100
 _ESCAPES = {"'": "'", '"': '"', "\\": "\\", "n": "\n", "t": "\t", "r": "\r"}
 
 
@@ -257,7 +260,14 @@ def _convert_value(token: lark.Token, entity: Entity, key: str) -> Scalar:
             )
         if entity is Entity.METRIC or not _INT_RE.fullmatch(text):
             return float(text)
-        return int(text)
+        number = int(text)
+        if not -INT64_MAX <= number <= INT64_MAX:
+            raise FilterSyntaxError(
+                f"{_field_name(entity, key)} value {text} at position {position} is out of "
+                "the 64-bit range",
+                position,
+            )
+        return number
     if numeric:
         raise FilterSyntaxError(
             f"{_field_name(entity, key)} holds numbers: expected a number at position "
@@ -327,21 +337,39 @@ def _comparison(tree: lark.Tree[Any]) -> Comparison:
     return Comparison(entity, key, op, _convert_value(rest[-1], entity, key))
 
 
-def _build(node: lark.Tree[Any] | lark.Token) -> Expr:
+def _chain(node: lark.Tree[Any]) -> list[lark.Tree[Any]]:
+    """The operands of a left-deep ``a OR b OR c`` chain, walked without recursion."""
+    operands: list[lark.Tree[Any]] = []
+    while isinstance(node, lark.Tree) and node.data in ("and_", "or_"):
+        kind = node.data
+        children = [child for child in node.children if not isinstance(child, lark.Token)]
+        operands.append(children[1])
+        node = children[0]
+        if not (isinstance(node, lark.Tree) and node.data == kind):
+            operands.append(node)
+            break
+    return operands[::-1]
+
+
+def _build(node: lark.Tree[Any] | lark.Token, depth: int = 0) -> Expr:
     if isinstance(node, lark.Token):  # pragma: no cover - the grammar never yields one here
         raise FilterSyntaxError(f"Unexpected token {str(node)!r}", node.start_pos)
+    if depth > MAX_FILTER_DEPTH:
+        raise FilterSyntaxError(
+            f"Filter nests parentheses and NOT more than {MAX_FILTER_DEPTH} deep", 0
+        )
     data = node.data
     children = [child for child in node.children if not isinstance(child, lark.Token)]
     if data == "comparison":
         return _comparison(node)
     if data == "and_":
-        return And(_build(children[0]), _build(children[1]))
+        return And(*(_build(child, depth) for child in _chain(node)))
     if data == "or_":
-        return Or(_build(children[0]), _build(children[1]))
+        return Or(*(_build(child, depth) for child in _chain(node)))
     if data == "not_":
-        return Not(_build(children[0]))
+        return Not(_build(children[0], depth + 1))
     # A parenthesized group or the start rule: exactly one sub-expression.
-    return _build(children[0])
+    return _build(children[0], depth + 1)
 
 
 def parse_filter(text: str | None) -> Expr | None:
@@ -353,13 +381,21 @@ def parse_filter(text: str | None) -> Expr | None:
         return None
     if not isinstance(text, str):
         raise InvalidInputError(f"filter must be a string, got {type(text).__name__}")
+    validate_utf8(text, "filter")
+    if len(text) > MAX_FILTER_LENGTH:
+        raise FilterSyntaxError(
+            f"Filter is {len(text)} characters long; the limit is {MAX_FILTER_LENGTH}",
+            MAX_FILTER_LENGTH,
+        )
     if not text.strip():
         return None
     try:
         tree = _parser().parse(text, start="filter")
+        return _build(tree)
     except lark.exceptions.UnexpectedInput as exc:
         raise _syntax_error(exc, text) from None
-    return _build(tree)
+    except RecursionError:  # a backstop: the limits above keep well below it
+        raise FilterSyntaxError("Filter is nested too deeply", 0) from None
 
 
 def parse_order_by(text: str) -> OrderBy:

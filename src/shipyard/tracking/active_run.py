@@ -14,7 +14,6 @@ from __future__ import annotations
 import itertools
 import json
 import logging
-import numbers
 import threading
 import time
 import warnings
@@ -23,13 +22,22 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from shipyard.entities import ArtifactEntry, Param, Run, RunStatus, Tag, now_ms
-from shipyard.errors import ConflictError, InvalidInputError
+from shipyard.entities import (
+    ArtifactEntry,
+    DatasetVersion,
+    Param,
+    Run,
+    RunStatus,
+    Tag,
+    now_ms,
+)
+from shipyard.errors import ConflictError, InvalidInputError, ServiceUnavailableError
 from shipyard.tracking import artifacts, state
 from shipyard.tracking.batching import MetricBatcher
 from shipyard.validation import (
     validate_artifact_path,
     validate_key,
+    validate_metric_value,
     validate_param_value,
     validate_step,
     validate_tag_value,
@@ -52,14 +60,7 @@ def param_text(value: object) -> str:
 
 def metric_value(value: object, key: str) -> float:
     """A float from any real number (numpy scalars included); NaN and +-inf are kept."""
-    if type(value) is float:
-        return value
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise InvalidInputError(f"value of metric {key!r} must be a number, got {value!r}")
-    try:
-        return float(value)
-    except OverflowError:
-        raise InvalidInputError(f"value of metric {key!r} is too large") from None
+    return value if type(value) is float else validate_metric_value(value, key)
 
 
 def status_for(exc: BaseException | None) -> RunStatus:
@@ -211,6 +212,22 @@ class ActiveRun:
         (entry,) = artifacts.upload_bytes(client.store, client.blob_store, self.id, {name: data})
         return entry
 
+    # -- lineage ----------------------------------------------------------------
+    def use_dataset(self, dataset: str | DatasetVersion) -> DatasetVersion:
+        """Record a dataset version as an input of this run and return it.
+
+        ``dataset`` is a version or a name for one: ``datasets:/mnist/3``,
+        ``datasets:/mnist@golden``, ``mnist@latest`` (the number it resolves to now
+        is recorded).
+        """
+        self._check_open()
+        from shipyard.data.api import resolve_in
+
+        store = self._client.store
+        version = resolve_in(store, dataset)
+        store.log_run_inputs(self.id, [(version.dataset, version.version)])
+        return version
+
     # -- ending -----------------------------------------------------------------
     def end(self, status: RunStatus | str = RunStatus.FINISHED) -> None:
         """Flush metrics, then record the final status and end time. Ending twice is a no-op."""
@@ -225,7 +242,9 @@ class ActiveRun:
         try:
             self._batcher.close()
         finally:
-            self._client.store.update_run(self.id, status=final, end_time=now_ms())
+            # After an outage that outlasted the batcher's budget, one try, not another wait.
+            store = self._client.store if self._batcher.healthy else self._batcher.store
+            store.update_run(self.id, status=final, end_time=now_ms())
             self.status = final
 
     def end_quietly(self, status: RunStatus) -> None:
@@ -247,7 +266,12 @@ class ActiveRun:
         tb: TracebackType | None,
     ) -> None:
         if exc is None:
-            self.end(RunStatus.FINISHED)
+            try:
+                self.end(RunStatus.FINISHED)
+            except ServiceUnavailableError as error:  # the work is done: warn, do not crash
+                message = f"could not mark run {self.id} as FINISHED: {error}"
+                log.warning(message)
+                warnings.warn(message, RuntimeWarning, stacklevel=2)
         else:
             self.end_quietly(status_for(exc))
 

@@ -135,7 +135,13 @@ def download_artifacts(
 
 
 def _download_one(blobs: BlobStore, entry: ArtifactEntry, dest: Path) -> None:
-    target = dest.joinpath(*entry.path.split("/"))
+    # The path comes from the store (a server, perhaps not ours): it must stay inside dest,
+    # also through a symbolic link already there.
+    path = validate_artifact_path(entry.path, "artifact path from the store")
+    target = dest.joinpath(*path.split("/"))
+    root = dest.resolve()
+    if not target.resolve().is_relative_to(root):
+        raise InvalidInputError(f"artifact path {path!r} leads outside {str(dest)!r}")
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, partial = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
     try:

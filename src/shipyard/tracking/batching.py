@@ -7,9 +7,11 @@ into batches of up to ``batch_size`` points and sends each with
 retried batch is stored once.
 
 When the store cannot be reached, a batch is retried with exponential backoff
-for about ``retry_seconds``; after that its points are counted as lost, later
-batches get a single try each until one succeeds again, and ``close`` emits one
-:class:`MetricsNotStoredWarning` with the number of points not stored.
+for about ``retry_seconds`` in all; after that its points are counted as lost,
+later batches get a single try each until one succeeds again, and ``close``
+emits one :class:`MetricsNotStoredWarning` with the number of points not stored.
+The batcher owns that budget: the client hands it a store whose calls are tried
+once (no retries of their own inside each of the batcher's).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 1000
 DEFAULT_INTERVAL_S = 0.5
-DEFAULT_RETRY_SECONDS = 60.0
+DEFAULT_RETRY_SECONDS = 30.0
 
 Point = tuple[str, float, int, int]  # key, value, step, timestamp
 
@@ -69,6 +71,7 @@ class MetricBatcher:
         self._run_id = run_id
         self._batch_size = batch_size
         self._interval_s = interval_s
+        self._retry_seconds = retry_seconds
         self._delays = backoff_delays(retry_seconds)
         self._queue: collections.deque[Point] = collections.deque()
         self._wake = threading.Event()
@@ -84,6 +87,15 @@ class MetricBatcher:
         self.points_sent = 0
         self.points_lost = 0
         self._last_error: BaseException | None = None
+
+    @property
+    def store(self) -> Store:
+        return self._store
+
+    @property
+    def healthy(self) -> bool:
+        """False once a batch was given up on and none has been stored since."""
+        return self._healthy
 
     # -- producer side (the training loop) ----------------------------------
     def add(self, point: Point) -> None:
@@ -174,6 +186,7 @@ class MetricBatcher:
         idempotency_key = uuid.uuid4().hex
         delays = self._delays if self._healthy else []
         attempt = 0
+        deadline = time.monotonic() + self._retry_seconds
         while True:
             try:
                 self._store.log_batch(
@@ -191,7 +204,7 @@ class MetricBatcher:
                 self._healthy = True
                 self.points_sent += len(metrics)
                 return
-            if attempt >= len(delays):
+            if attempt >= len(delays) or time.monotonic() + delays[attempt] > deadline:
                 self._healthy = False
                 self._lose(len(metrics), error)
                 return

@@ -42,8 +42,8 @@ __all__ = ["MIN_PREFIX_LENGTH", "Client"]
 log = logging.getLogger(__name__)
 
 MIN_PREFIX_LENGTH = 6
-_RUN_ID_RE = re.compile(r"^[0-9a-f]{32}$")
-_PREFIX_RE = re.compile(r"^[0-9a-f]+$")
+_RUN_ID_RE = re.compile(r"[0-9a-f]{32}")
+_PREFIX_RE = re.compile(r"[0-9a-f]+")
 
 
 class Client:
@@ -62,6 +62,8 @@ class Client:
         self.retry_seconds = retry_seconds
         self._store = store
         self._blob_store = blob_store
+        self._metrics_store: Store | None = None
+        self._store_given = store is not None
         self._lock = threading.Lock()
         self._experiment_ids: dict[str, str] = {}
 
@@ -76,6 +78,25 @@ class Client:
         return self._store
 
     @property
+    def metrics_store(self) -> Store:
+        """The store metric batches go to: a server's calls are tried once each there,
+        so that the batcher's own retries bound the whole wait (``retry_seconds``)."""
+        if self._store_given or self.settings.kind != "rest":
+            return self.store
+        if self._metrics_store is None:
+            with self._lock:
+                if self._metrics_store is None:
+                    from shipyard.store.rest.http import RetryPolicy
+                    from shipyard.store.rest.store import RestStore
+
+                    self._metrics_store = RestStore(
+                        self.settings.uri,
+                        token=self.settings.token,
+                        retry=RetryPolicy(attempts=1),
+                    )
+        return self._metrics_store
+
+    @property
     def blob_store(self) -> BlobStore:
         if self._blob_store is None:
             with self._lock:
@@ -86,6 +107,8 @@ class Client:
         return self._blob_store
 
     def close(self) -> None:
+        if self._metrics_store is not None:
+            self._metrics_store.close()
         if self._store is not None:
             self._store.close()
         if self._blob_store is not None:
@@ -188,7 +211,7 @@ class Client:
                 message = f"could not store the environment of run {record.id}: {exc}"
                 log.warning(message)
                 warnings.warn(message, RuntimeWarning, stacklevel=2)
-        batcher = MetricBatcher(self.store, record.id, retry_seconds=self.retry_seconds)
+        batcher = MetricBatcher(self.metrics_store, record.id, retry_seconds=self.retry_seconds)
         run = ActiveRun(self, record, batcher)
         state.push(run)
         return run
@@ -211,9 +234,9 @@ class Client:
         if not isinstance(run_id, str):
             raise InvalidInputError(f"run id must be a string, got {type(run_id).__name__}")
         run_id = run_id.strip().lower()
-        if _RUN_ID_RE.match(run_id):
+        if _RUN_ID_RE.fullmatch(run_id):
             return run_id
-        if len(run_id) < MIN_PREFIX_LENGTH or not _PREFIX_RE.match(run_id):
+        if len(run_id) < MIN_PREFIX_LENGTH or not _PREFIX_RE.fullmatch(run_id):
             raise InvalidInputError(
                 f"{run_id!r} is not a run id: give the 32-character id "
                 f"or at least {MIN_PREFIX_LENGTH} of its first characters"

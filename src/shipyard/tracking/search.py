@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from shipyard.entities import Run, ViewType
 from shipyard.errors import InvalidInputError
+from shipyard.store.sql.checks import check_view
 from shipyard.tracking.client import Client
 
 if TYPE_CHECKING:
@@ -91,7 +92,7 @@ def search_runs(
     if isinstance(order_by, str):
         order_by = [order_by]
     found = client.iter_runs(
-        client.experiment_ids(experiments), filter, order_by, ViewType(view), limit
+        client.experiment_ids(experiments), filter, order_by, check_view(view), limit
     )
     return runs_frame(found)
 

@@ -22,6 +22,7 @@ from pydantic import BaseModel, Field
 from starlette.requests import ClientDisconnect
 
 from shipyard.errors import DataCorruptionError, InvalidInputError
+from shipyard.server.deps import blob_store_of
 from shipyard.server.ranges import RangeNotSatisfiable, parse_range
 from shipyard.store.base import BlobStore
 from shipyard.store.hashing import validate_digest, validate_digests
@@ -53,16 +54,11 @@ class BlobInfo(BaseModel):
     size: int
 
 
-def _blob_store(request: Request) -> BlobStore:
-    store: BlobStore = request.app.state.blob_store
-    return store
-
-
 @router.post("/api/v1/blobs/missing", response_model=MissingResponse)
 def missing_blobs(body: MissingRequest, request: Request) -> MissingResponse:
     """Which of these digests the server lacks (at most 10,000 per request), in request order."""
     digests = list(dict.fromkeys(validate_digests(body.digests)))
-    absent = _blob_store(request).missing(digests)
+    absent = blob_store_of(request).missing(digests)
     return MissingResponse(missing=[digest for digest in digests if digest in absent])
 
 
@@ -104,7 +100,7 @@ class _BodyReader:
 async def upload_blob(digest: str, request: Request) -> BlobInfo:
     """Store the raw request body; 400 when it does not hash to ``digest``."""
     validate_digest(digest)
-    store = _blob_store(request)
+    store = blob_store_of(request)
     reader = _BodyReader(request.stream())
     try:
         stored, size = await anyio.to_thread.run_sync(store.put, cast(BinaryIO, reader), digest)
@@ -139,7 +135,7 @@ def blob_headers(digest: str, request: Request) -> Response:
 
 def _answer(digest: str, request: Request, head: bool) -> Response:
     return blob_response(
-        _blob_store(request),
+        blob_store_of(request),
         digest,
         request.headers.get("range"),
         head=head,

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
 
 from shipyard.entities import ViewType
-from shipyard.server.deps import ERRORS, CacheDep, IdempotencyKey, StoreDep
+from shipyard.server.deps import ERRORS, NO_CONTENT, CacheDep, IdempotencyKey, StoreDep
 from shipyard.server.schemas import (
     CreateExperimentBody,
     ExperimentBody,
@@ -22,8 +22,6 @@ from shipyard.store.rest.codec import experiment_to_json, page_to_json
 __all__ = ["router"]
 
 router = APIRouter(prefix="/api/v1/experiments", tags=["experiments"], responses=ERRORS)
-
-NO_CONTENT = 204
 
 
 @router.post("", status_code=201, response_model=ExperimentBody, summary="Create an experiment")

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
 
 from shipyard.entities import Metric, Param, Tag, now_ms
-from shipyard.server.deps import ERRORS, CacheDep, IdempotencyKey, StoreDep
+from shipyard.errors import InvalidInputError
+from shipyard.server.deps import ERRORS, NO_CONTENT, CacheDep, IdempotencyKey, StoreDep
 from shipyard.server.schemas import (
     CreateRunBody,
     LogBatchBody,
@@ -23,8 +24,6 @@ from shipyard.store.rest.codec import history_to_json, page_to_json, run_to_json
 __all__ = ["router"]
 
 router = APIRouter(prefix="/api/v1/runs", tags=["runs"], responses=ERRORS)
-
-NO_CONTENT = 204
 
 
 @router.post("", status_code=201, response_model=RunBody, summary="Start a run")
@@ -72,6 +71,12 @@ def get_run(run_id: str, store: StoreDep) -> Response:
 
 @router.patch("/{run_id}", response_model=RunBody, summary="Change a run's status, end or name")
 def update_run(run_id: str, body: UpdateRunBody, store: StoreDep) -> Response:
+    if body.end_time is not None:
+        start_time = store.get_run(run_id).start_time
+        if body.end_time < start_time:
+            raise InvalidInputError(
+                f"end_time {body.end_time} is earlier than the run's start_time {start_time}"
+            )
     run = store.update_run(run_id, status=body.status, end_time=body.end_time, name=body.name)
     return JSONResponse(run_to_json(run))
 

@@ -12,11 +12,14 @@ from typing import Any, TypeVar
 
 from shipyard.entities import (
     ArtifactEntry,
+    Dataset,
+    DatasetVersion,
     Experiment,
     LifecycleStage,
     Metric,
     Page,
     Run,
+    RunInput,
     RunStatus,
 )
 from shipyard.errors import InvalidInputError
@@ -27,6 +30,10 @@ __all__ = [
     "NON_FINITE",
     "artifact_from_json",
     "artifact_to_json",
+    "dataset_from_json",
+    "dataset_to_json",
+    "dataset_version_from_json",
+    "dataset_version_to_json",
     "decode_float",
     "encode_float",
     "experiment_from_json",
@@ -37,6 +44,8 @@ __all__ = [
     "metric_to_json",
     "page_to_json",
     "run_from_json",
+    "run_input_from_json",
+    "run_input_to_json",
     "run_to_json",
 ]
 
@@ -178,3 +187,83 @@ def page_to_json(
     page: Page[T], field: str, encode: Callable[[T], dict[str, Any]]
 ) -> dict[str, Any]:
     return {field: [encode(item) for item in page.items], "next_page_token": page.next_page_token}
+
+
+# -- datasets ------------------------------------------------------------------
+def dataset_to_json(dataset: Dataset) -> dict[str, Any]:
+    return {
+        "name": dataset.name,
+        "description": dataset.description,
+        "created_at": dataset.created_at,
+        "updated_at": dataset.updated_at,
+        "lifecycle_stage": dataset.lifecycle_stage.value,
+        "tags": dict(dataset.tags),
+        "latest_version": dataset.latest_version,
+    }
+
+
+def dataset_from_json(data: dict[str, Any]) -> Dataset:
+    return Dataset(
+        name=data["name"],
+        description=data.get("description"),
+        created_at=data["created_at"],
+        updated_at=data["updated_at"],
+        lifecycle_stage=LifecycleStage(data["lifecycle_stage"]),
+        tags=dict(data.get("tags") or {}),
+        latest_version=data.get("latest_version"),
+    )
+
+
+def dataset_version_to_json(version: DatasetVersion) -> dict[str, Any]:
+    return {
+        "id": version.id,
+        "dataset": version.dataset,
+        "version": version.version,
+        "uri": version.uri,
+        "manifest_digest": version.manifest_digest,
+        "file_count": version.file_count,
+        "total_size": version.total_size,
+        "message": version.message,
+        "author": version.author,
+        "created_at": version.created_at,
+        "parent_version": version.parent_version,
+        "tags": list(version.tags),
+        "lifecycle_stage": version.lifecycle_stage.value,
+        "profile": version.profile,
+    }
+
+
+def dataset_version_from_json(data: dict[str, Any]) -> DatasetVersion:
+    return DatasetVersion(
+        dataset=data["dataset"],
+        version=data["version"],
+        manifest_digest=data["manifest_digest"],
+        file_count=data["file_count"],
+        total_size=data["total_size"],
+        message=data.get("message"),
+        author=data.get("author"),
+        created_at=data["created_at"],
+        parent_version=data.get("parent_version"),
+        tags=list(data.get("tags") or []),
+        lifecycle_stage=LifecycleStage(data["lifecycle_stage"]),
+        profile=data.get("profile"),
+        id=data["id"],
+    )
+
+
+def run_input_to_json(item: RunInput) -> dict[str, Any]:
+    return {
+        "run_id": item.run_id,
+        "dataset": item.dataset,
+        "version": item.version,
+        "created_at": item.created_at,
+    }
+
+
+def run_input_from_json(data: dict[str, Any]) -> RunInput:
+    return RunInput(
+        run_id=data["run_id"],
+        dataset=data["dataset"],
+        version=data["version"],
+        created_at=data["created_at"],
+    )

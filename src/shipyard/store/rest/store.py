@@ -29,6 +29,7 @@ from shipyard.store.rest.codec import (
     history_from_json,
     run_from_json,
 )
+from shipyard.store.rest.datasets import RestDatasetStore
 from shipyard.store.rest.http import IDEMPOTENCY_HEADER, HttpClient, RetryPolicy
 from shipyard.validation import validate_metric_value
 
@@ -68,7 +69,7 @@ def _new_key() -> dict[str, str]:
     return {IDEMPOTENCY_HEADER: uuid.uuid4().hex}
 
 
-class RestStore(Store):
+class RestStore(RestDatasetStore, Store):
     """A :class:`Store` backed by a ``shipyard server``.
 
     Creates and ``log_batch`` carry an ``Idempotency-Key``, so the retries of

@@ -12,7 +12,9 @@ from typing import Any
 from shipyard.entities import ArtifactEntry, Metric, Param, RunStatus, Tag, ViewType
 from shipyard.errors import ConflictError, InvalidInputError
 from shipyard.store.base import MAX_PAGE_SIZE
+from shipyard.store.hashing import validate_digest
 from shipyard.validation import (
+    INT64_MAX,
     MAX_BATCH_METRICS,
     MAX_BATCH_PARAMS,
     MAX_BATCH_TAGS,
@@ -23,21 +25,23 @@ from shipyard.validation import (
     validate_step,
     validate_tag_value,
     validate_timestamp,
+    validate_utf8,
 )
 
 MAX_IDEMPOTENCY_KEY_LENGTH = 128
 # PostgreSQL's btree rows hold ~2.7 kB; the artifact path is part of a primary key.
 MAX_ARTIFACT_PATH_BYTES = 2048
 
-_INT64_MAX = 2**63 - 1
-_DIGEST_RE = re.compile(r"^[0-9a-f]{64}$")
-_IDEMPOTENCY_RE = re.compile(r"^[\x21-\x7e]+$")
+# A run search token holds the last row's sort values (tag values up to 8,000
+# characters each); anything longer is not one of ours.
+MAX_PAGE_TOKEN_LENGTH = 1_000_000
+_IDEMPOTENCY_RE = re.compile(r"[\x21-\x7e]+")
 
 
 def check_id(value: object, what: str) -> str:
     if not isinstance(value, str) or not value:
         raise InvalidInputError(f"{what} must be a non-empty string, got {value!r}")
-    return value
+    return validate_utf8(value, what)
 
 
 def check_view(view: object) -> ViewType:
@@ -102,9 +106,9 @@ def check_metrics(items: object) -> list[Point]:
             keys.add(validate_key(key, "metric key"))
         if type(value) is not float:
             value = validate_metric_value(value, key)
-        if type(step) is not int or not -_INT64_MAX <= step <= _INT64_MAX:
+        if type(step) is not int or not -INT64_MAX <= step <= INT64_MAX:
             step = validate_step(step)
-        if type(timestamp) is not int or not 0 <= timestamp <= _INT64_MAX:
+        if type(timestamp) is not int or not 0 <= timestamp <= INT64_MAX:
             timestamp = validate_timestamp(timestamp)
         checked.append((key, value, step, timestamp))
     return checked
@@ -140,7 +144,7 @@ def check_batch_tags(items: object) -> dict[str, str]:
 def check_idempotency_key(key: object) -> str | None:
     if key is None:
         return None
-    if not isinstance(key, str) or not _IDEMPOTENCY_RE.match(key):
+    if not isinstance(key, str) or not _IDEMPOTENCY_RE.fullmatch(key):
         raise InvalidInputError(f"idempotency key must be printable ASCII, got {key!r}")
     if len(key) > MAX_IDEMPOTENCY_KEY_LENGTH:
         raise InvalidInputError(
@@ -168,32 +172,42 @@ def check_artifacts(items: object) -> dict[str, ArtifactEntry]:
         if not isinstance(entry, ArtifactEntry):
             raise InvalidInputError(f"expected an ArtifactEntry, got {entry!r}")
         path = check_artifact_path(entry.path)
-        if not isinstance(entry.digest, str) or not _DIGEST_RE.match(entry.digest):
-            raise InvalidInputError(
-                f"digest of {path!r} must be 64 lowercase hex characters, got {entry.digest!r}"
-            )
+        validate_digest(entry.digest, f"digest of {path!r}")
         size = entry.size
-        if isinstance(size, bool) or not isinstance(size, int) or size < 0:
-            raise InvalidInputError(f"size of {path!r} must be a non-negative integer")
+        if isinstance(size, bool) or not isinstance(size, int) or not 0 <= size <= INT64_MAX:
+            raise InvalidInputError(
+                f"size of {path!r} must be an integer from 0 to {INT64_MAX}, got {size!r}"
+            )
         checked[path] = ArtifactEntry(path, size, entry.digest)
     return checked
 
 
 def encode_token(payload: dict[str, Any]) -> str:
+    """An opaque page token: base64url of compact JSON, read by :func:`decode_token_payload`."""
     raw = json.dumps(payload, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_token(token: object, field: str) -> str:
-    """The ``field`` of a page token made by :func:`encode_token`."""
-    if not isinstance(token, str):
-        raise InvalidInputError(f"page token must be a string, got {token!r}")
+def decode_token_payload(token: object) -> dict[str, Any]:
+    """The JSON object inside a page token; its fields are the caller's to check."""
+    if not isinstance(token, str) or len(token) > MAX_PAGE_TOKEN_LENGTH:
+        raise InvalidInputError("invalid page token")
     try:
         padded = token + "=" * (-len(token) % 4)
-        payload = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (binascii.Error, ValueError, UnicodeError):
-        raise InvalidInputError(f"invalid page token {token!r}") from None
-    value = payload.get(field) if isinstance(payload, dict) else None
+        payload = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+    except (binascii.Error, ValueError, UnicodeError, RecursionError):
+        raise InvalidInputError("invalid page token") from None
+    if not isinstance(payload, dict):
+        raise InvalidInputError("invalid page token")
+    return payload
+
+
+def decode_token(token: object, field: str) -> str:
+    """The string ``field`` of a page token made by :func:`encode_token`."""
+    value = decode_token_payload(token).get(field)
     if not isinstance(value, str):
-        raise InvalidInputError(f"invalid page token {token!r}")
-    return value
+        raise InvalidInputError("invalid page token")
+    try:
+        return validate_utf8(value, "page token")
+    except InvalidInputError:
+        raise InvalidInputError("invalid page token") from None

@@ -18,18 +18,19 @@ Semantics (the same on SQLite and PostgreSQL):
 
 The first order-by key splits the runs into two segments: those with a value
 for it, then the rest (NaN before missing). Each is a separate query, and the
-first can walk the ``(key, value)`` index in order, so the first page of a
-search stops after ``max_results`` matches instead of sorting every run. A
-page token records the segment and the offset in it, with a fingerprint of
-the search it belongs to, and is refused by any other search.
+first can walk the ``(key, value)`` index in order, so a page stops after
+``max_results`` matches instead of sorting every run. Pages are keyset pages:
+a page token records the segment and the last row's sort values, so the next
+page starts right after that row (a range condition the index answers), and
+runs created or changed meanwhile never shift a page into duplicates or gaps.
+A token carries a fingerprint of its search and is refused by any other one.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,7 +41,6 @@ from sqlalchemy.sql.selectable import FromClause
 
 from shipyard.entities import LifecycleStage, ViewType
 from shipyard.errors import InvalidInputError
-from shipyard.store.base import MAX_PAGE_SIZE
 from shipyard.store.filter_language import (
     Entity,
     Expr,
@@ -49,6 +49,13 @@ from shipyard.store.filter_language import (
     parse_order_by,
     to_filter_string,
 )
+from shipyard.store.sql.checks import (
+    check_id,
+    check_page_size,
+    check_view,
+    decode_token_payload,
+    encode_token,
+)
 from shipyard.store.sql.search_filter import (
     ATTRIBUTE_COLUMNS,
     KEY_VALUE_TABLES,
@@ -56,6 +63,7 @@ from shipyard.store.sql.search_filter import (
     selective_comparisons,
 )
 from shipyard.store.sql.tables import experiments, runs
+from shipyard.validation import INT64_MAX, MAX_TAG_VALUE_LENGTH, validate_utf8
 
 __all__ = ["search_run_ids"]
 
@@ -89,12 +97,34 @@ def _scope(experiment_ids: Sequence[str], view: ViewType) -> list[ColumnElement[
 # -- order -----------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Key:
+    """One ORDER BY term; a page token holds the last row's value of each."""
+
+    expr: ColumnElement[Any]
+    ascending: bool = True
+    nullable: bool = False
+
+    @property
+    def kind(self) -> type:
+        if isinstance(self.expr.type, sa.Boolean):
+            return bool
+        if isinstance(self.expr.type, sa.Integer):
+            return int
+        if isinstance(self.expr.type, sa.Float):
+            return float
+        return str
+
+    def ordered(self) -> ColumnElement[Any]:
+        return self.expr.asc() if self.ascending else self.expr.desc()
+
+
 @dataclass
 class _Segment:
     """One slice of the order: runs with a value for the first key, then the rest."""
 
     where: list[ColumnElement[bool]] = field(default_factory=list)
-    order: list[ColumnElement[Any]] = field(default_factory=list)
+    order: list[_Key] = field(default_factory=list)
     join: FromClause | None = None
     onclause: ColumnElement[bool] | None = None
     outer: bool = False
@@ -108,16 +138,12 @@ def _sortable(column: ColumnElement[Any], dialect: str) -> ColumnElement[Any]:
     return column
 
 
-def _directed(column: ColumnElement[Any], ascending: bool) -> ColumnElement[Any]:
-    return column.asc() if ascending else column.desc()
-
-
 def _first_segments(item: OrderBy | None, dialect: str) -> list[_Segment]:
     if item is None:
         return [_Segment()]
     if item.entity is Entity.ATTRIBUTE:
         column = ATTRIBUTE_COLUMNS[item.key]
-        ordered = _directed(_sortable(column, dialect), item.ascending)
+        ordered = _Key(_sortable(column, dialect), item.ascending)
         if not column.nullable:
             return [_Segment(order=[ordered])]
         return [
@@ -130,7 +156,7 @@ def _first_segments(item: OrderBy | None, dialect: str) -> list[_Segment]:
     # the database walk the (key, value) index forwards or backwards and stop early.
     with_value = _Segment(
         where=[alias.c.value.is_not(None)],
-        order=[_directed(_sortable(alias.c.value, dialect), item.ascending)],
+        order=[_Key(_sortable(alias.c.value, dialect), item.ascending)],
         join=alias,
         onclause=onclause,
         run_id=alias.c.run_id,
@@ -138,7 +164,7 @@ def _first_segments(item: OrderBy | None, dialect: str) -> list[_Segment]:
     # The rest: NaN metrics (joined, value NULL) before runs without the key.
     rest = _Segment(
         where=[alias.c.value.is_(None)],
-        order=[alias.c.run_id.is_(None)],
+        order=[_Key(alias.c.run_id.is_(None))],
         join=alias,
         onclause=onclause,
         outer=True,
@@ -148,26 +174,54 @@ def _first_segments(item: OrderBy | None, dialect: str) -> list[_Segment]:
 
 def _later_order(
     items: Sequence[OrderBy], dialect: str
-) -> tuple[list[tuple[FromClause, ColumnElement[bool]]], list[ColumnElement[Any]]]:
+) -> tuple[list[tuple[FromClause, ColumnElement[bool]]], list[_Key]]:
     """Outer joins and ORDER BY terms for the order-by items after the first."""
     joins: list[tuple[FromClause, ColumnElement[bool]]] = []
-    order: list[ColumnElement[Any]] = []
+    order: list[_Key] = []
     for index, item in enumerate(items):
         if item.entity is Entity.ATTRIBUTE:
             column = ATTRIBUTE_COLUMNS[item.key]
             if column.nullable:
-                order.append(column.is_(None))
-            order.append(_directed(_sortable(column, dialect), item.ascending))
+                order.append(_Key(column.is_(None)))
+            order.append(_Key(_sortable(column, dialect), item.ascending, bool(column.nullable)))
             continue
         alias = KEY_VALUE_TABLES[item.entity].alias(f"order_{index}")
         joins.append((alias, sa.and_(alias.c.run_id == runs.c.id, alias.c.key == item.key)))
         # Missing-key (and NaN) flags before the value, so NULL values never reach the
         # value term and the backends' different NULL placement does not matter.
-        order.append(alias.c.run_id.is_(None))
+        order.append(_Key(alias.c.run_id.is_(None)))
         if item.entity is Entity.METRIC:
-            order.append(alias.c.value.is_(None))
-        order.append(_directed(_sortable(alias.c.value, dialect), item.ascending))
+            order.append(_Key(alias.c.value.is_(None)))
+        order.append(_Key(_sortable(alias.c.value, dialect), item.ascending, nullable=True))
     return joins, order
+
+
+def _after(keys: Sequence[_Key], values: Sequence[Any]) -> list[ColumnElement[bool]]:
+    """Conditions selecting the rows that sort after the row holding ``values``.
+
+    The lexicographic comparison is an OR of prefixes; the first key's plain range
+    bound is repeated on its own so that the database starts its index walk there.
+    A NULL value (only ever behind an equal missing-key flag) ties with NULL.
+    """
+    strictly: list[ColumnElement[bool]] = []
+    equal: list[ColumnElement[bool]] = []
+    for key, value in zip(keys, values, strict=True):
+        if value is None:
+            equal.append(key.expr.is_(None))
+            continue
+        if key.kind is bool:  # flags sort ascending: false, then true
+            if not value:
+                strictly.append(sa.and_(*equal, key.expr))
+            equal.append(key.expr if value else sa.not_(key.expr))
+            continue
+        later = key.expr > value if key.ascending else key.expr < value
+        strictly.append(sa.and_(*equal, later))
+        equal.append(key.expr == value)
+    conditions: list[ColumnElement[bool]] = [sa.or_(*strictly) if strictly else sa.false()]
+    first, value = keys[0], values[0]
+    if value is not None and first.kind is not bool:
+        conditions.append(first.expr >= value if first.ascending else first.expr <= value)
+    return conditions
 
 
 # -- page tokens -------------------------------------------------------------------
@@ -186,50 +240,64 @@ def _fingerprint(
     return digest[:16]
 
 
-def _encode_token(segment: int, offset: int, fingerprint: str) -> str:
-    raw = json.dumps({"s": segment, "o": offset, "f": fingerprint}, separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+def _valid_value(key: _Key, value: object) -> bool:
+    if value is None:
+        return key.nullable
+    kind = key.kind
+    if kind is bool or kind is str:
+        if type(value) is not kind:
+            return False
+        if kind is str:
+            assert isinstance(value, str)
+            return len(value) <= MAX_TAG_VALUE_LENGTH and _is_utf8(value)
+        return True
+    if kind is int:
+        return type(value) is int and -INT64_MAX <= value <= INT64_MAX
+    return type(value) is float and not math.isnan(value)
 
 
-def _decode_token(token: str, fingerprint: str, segments: int) -> tuple[int, int]:
+def _is_utf8(text: str) -> bool:
     try:
-        if not isinstance(token, str):
-            raise ValueError("not a string")
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        data = json.loads(raw)
-        segment, offset, owner = data["s"], data["o"], data["f"]
-        valid = all(type(n) is int and n >= 0 for n in (segment, offset))
-        if not valid or not isinstance(owner, str) or segment >= segments:
-            raise ValueError("bad fields")
-    except (ValueError, TypeError, KeyError, binascii.Error, UnicodeDecodeError):
-        raise InvalidInputError("invalid page token") from None
+        validate_utf8(text, "page token")
+    except InvalidInputError:
+        return False
+    return True
+
+
+def _decode_token(
+    token: str, fingerprint: str, segments: Sequence[_Segment], later: Sequence[_Key]
+) -> tuple[int, list[Any]]:
+    """The segment and the last row's sort values in a token, every field checked."""
+    payload = decode_token_payload(token)
+    segment, values, owner = payload.get("s"), payload.get("k"), payload.get("f")
+    if not isinstance(owner, str) or not isinstance(values, list):
+        raise InvalidInputError("invalid page token")
+    if type(segment) is not int or not 0 <= segment < len(segments):
+        raise InvalidInputError("invalid page token")
     if owner != fingerprint:
         raise InvalidInputError(
             "page token belongs to another search (different experiments, filter, order or view)"
         )
-    return segment, offset
+    keys = _keys(segments[segment], later)
+    if len(values) != len(keys):
+        raise InvalidInputError("invalid page token")
+    if not all(_valid_value(key, value) for key, value in zip(keys, values, strict=True)):
+        raise InvalidInputError("invalid page token")
+    return segment, values
 
 
 # -- the search --------------------------------------------------------------------
 
 
-def _validate(experiment_ids: Sequence[str], view: ViewType | str, max_results: int) -> ViewType:
-    if isinstance(max_results, bool) or not isinstance(max_results, int):
-        raise InvalidInputError(f"max_results must be an integer, got {max_results!r}")
-    if not 1 <= max_results <= MAX_PAGE_SIZE:
-        raise InvalidInputError(
-            f"max_results must be between 1 and {MAX_PAGE_SIZE}, got {max_results}"
-        )
-    if isinstance(experiment_ids, str) or not all(
-        isinstance(experiment_id, str) for experiment_id in experiment_ids
-    ):
+def _keys(segment: _Segment, later: Sequence[_Key]) -> list[_Key]:
+    # Ties are broken by start time (newest first), then run id: every row's keys differ.
+    return [*segment.order, *later, _Key(runs.c.start_time, False), _Key(runs.c.id)]
+
+
+def _check_experiment_ids(experiment_ids: object) -> list[str]:
+    if isinstance(experiment_ids, str) or not isinstance(experiment_ids, Sequence):
         raise InvalidInputError("experiment_ids must be a list of experiment id strings")
-    try:
-        return ViewType(view)
-    except ValueError:
-        raise InvalidInputError(
-            f"view must be one of {', '.join(v.value for v in ViewType)}, got {view!r}"
-        ) from None
+    return [check_id(experiment_id, "experiment id") for experiment_id in experiment_ids]
 
 
 def search_run_ids(
@@ -242,7 +310,9 @@ def search_run_ids(
     page_token: str | None,
 ) -> tuple[list[str], str | None]:
     """Ids of one page of matching runs, in order, and the token of the next page."""
-    view = _validate(experiment_ids, view, max_results)
+    max_results = check_page_size(max_results)
+    experiment_ids = _check_experiment_ids(experiment_ids)
+    view = check_view(view)
     if isinstance(order_by, str):
         raise InvalidInputError("order_by must be a list of strings")
     expr = parse_filter(filter_string)
@@ -254,42 +324,49 @@ def search_run_ids(
     later_joins, later_order = _later_order(order[1:], dialect)
     scope = _scope(experiment_ids, view)
     selective = selective_comparisons(conn, expr)
-    tiebreak = [runs.c.start_time.desc(), _sortable(runs.c.id, dialect).asc()]
 
-    segment, offset = (0, 0)
+    segment, cursor = 0, None
     if page_token:
-        segment, offset = _decode_token(page_token, fingerprint, len(segments))
+        segment, cursor = _decode_token(page_token, fingerprint, segments, later_order)
 
     # Fetch one row past the page to learn whether another page exists.
     wanted = max_results + 1
-    found: list[tuple[str, int, int]] = []  # (run id, segment, offset in the segment)
+    found: list[tuple[str, int, list[Any]]] = []  # (run id, segment, sort values)
     while segment < len(segments) and len(found) < wanted:
         part = segments[segment]
+        keys = _keys(part, later_order)
         source: FromClause = runs
         if part.join is not None:
             source = source.join(part.join, part.onclause, isouter=part.outer)
         for target, onclause in later_joins:
             source = source.outerjoin(target, onclause)
         where = [*scope, *part.where]
+        if cursor is not None:
+            where.extend(_after(keys, cursor))
         if expr is not None:
             where.append(FilterCompiler(dialect, part.run_id, selective).condition(expr))
         limit = wanted - len(found)
         query = (
-            sa.select(runs.c.id)
+            sa.select(runs.c.id, *(key.expr.label(f"k{i}") for i, key in enumerate(keys)))
             .select_from(source)
             .where(*where)
-            .order_by(*part.order, *later_order, *tiebreak)
+            .order_by(*(key.ordered() for key in keys))
             .limit(limit)
-            .offset(offset)
         )
-        rows = conn.execute(query).scalars().all()
-        found.extend((run_id, segment, offset + i) for i, run_id in enumerate(rows))
+        rows = conn.execute(query).all()
+        found.extend((row[0], segment, _plain(keys, row[1:])) for row in rows)
         if len(rows) < limit:
-            segment, offset = segment + 1, 0
+            segment, cursor = segment + 1, None
 
     if len(found) > max_results:
-        _, next_segment, next_offset = found[max_results]
-        return [run_id for run_id, _, _ in found[:max_results]], _encode_token(
-            next_segment, next_offset, fingerprint
-        )
+        _, last_segment, last_values = found[max_results - 1]
+        token = encode_token({"f": fingerprint, "s": last_segment, "k": last_values})
+        return [run_id for run_id, _, _ in found[:max_results]], token
     return [run_id for run_id, _, _ in found], None
+
+
+def _plain(keys: Sequence[_Key], values: Sequence[Any]) -> list[Any]:
+    """Row values as JSON-ready Python values of each key's kind."""
+    return [
+        None if value is None else key.kind(value) for key, value in zip(keys, values, strict=True)
+    ]

@@ -102,9 +102,7 @@ def _key_value_rows(node: Comparison, dialect: str) -> tuple[sa.FromClause, Colu
 
 
 def _conjuncts(node: Expr) -> list[Expr]:
-    if isinstance(node, And):
-        return _conjuncts(node.left) + _conjuncts(node.right)
-    return [node]
+    return list(node.terms) if isinstance(node, And) else [node]
 
 
 def selective_comparisons(conn: sa.Connection, expr: Expr | None) -> frozenset[Comparison]:
@@ -155,7 +153,7 @@ class FilterCompiler:
             terms = sorted(_conjuncts(node), key=self._cost_rank)
             return sa.and_(*(self.condition(term) for term in terms))
         if isinstance(node, Or):
-            return sa.or_(self.condition(node.left), self.condition(node.right))
+            return sa.or_(*(self.condition(term) for term in node.terms))
         return sa.not_(self.condition(node.operand))
 
     def _cost_rank(self, node: Expr) -> int:

@@ -39,6 +39,7 @@ from shipyard.store import names
 from shipyard.store.base import DEFAULT_PAGE_SIZE, Store
 from shipyard.store.sql import checks, history, loading, migrations, writes
 from shipyard.store.sql import tables as t
+from shipyard.store.sql.datasets import SqlDatasetStore
 from shipyard.store.sql.engine import create_engine, read_transaction, write_transaction
 from shipyard.store.sql.search import search_run_ids
 from shipyard.validation import validate_key, validate_name, validate_tag_value, validate_timestamp
@@ -64,7 +65,7 @@ def _translated() -> Iterator[None]:
         raise ServiceUnavailableError(f"the database is unavailable: {exc.orig}") from exc
 
 
-class SqlStore(Store):
+class SqlStore(SqlDatasetStore, Store):
     """Metadata in a SQL database; ``url`` is a SQLAlchemy URL (sqlite or postgresql)."""
 
     def __init__(self, url: str) -> None:

@@ -130,3 +130,76 @@ idempotency_keys = sa.Table(
     sa.Column("key", sa.String(128), primary_key=True),
     sa.Column("created_at", sa.BigInteger, nullable=False),
 )
+
+# -- data versioning (revision 0003) -------------------------------------------
+# A dataset is active while one of its versions is live; that is derived, not stored.
+datasets = sa.Table(
+    "datasets",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("name", sa.String(256), nullable=False, unique=True),
+    sa.Column("description", sa.Text, nullable=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+)
+
+dataset_tags = sa.Table(
+    "dataset_tags",
+    metadata,
+    sa.Column("dataset_id", ID, sa.ForeignKey("datasets.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("key", sa.String(250), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+# The file list is a manifest blob in the blob store; a row stays small however
+# many files the version holds, and identical manifests are stored once.
+dataset_versions = sa.Table(
+    "dataset_versions",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("dataset_id", ID, sa.ForeignKey("datasets.id"), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("manifest_digest", sa.String(64), nullable=False),
+    sa.Column("file_count", sa.BigInteger, nullable=False),
+    sa.Column("total_size", sa.BigInteger, nullable=False),
+    sa.Column("message", sa.Text, nullable=True),
+    sa.Column("author", sa.String(256), nullable=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("parent_version", sa.Integer, nullable=True),
+    sa.Column("lifecycle_stage", sa.String(16), nullable=False),
+    sa.Column("profile", sa.JSON, nullable=True),
+    # The Idempotency-Key of the request that created the version: a retry finds it.
+    sa.Column("idempotency_key", sa.String(128), nullable=True, unique=True),
+    sa.UniqueConstraint("dataset_id", "version"),
+    sa.Index("ix_dataset_versions_manifest_digest", "manifest_digest"),
+)
+
+# A version label names exactly one version of its dataset; re-tagging moves it.
+dataset_version_tags = sa.Table(
+    "dataset_version_tags",
+    metadata,
+    sa.Column("dataset_id", ID, sa.ForeignKey("datasets.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("tag", sa.String(250), primary_key=True),
+    sa.Column(
+        "dataset_version_id",
+        ID,
+        sa.ForeignKey("dataset_versions.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Index("ix_dataset_version_tags_dataset_version_id", "dataset_version_id"),
+)
+
+# Lineage: which dataset versions a run used.
+run_inputs = sa.Table(
+    "run_inputs",
+    metadata,
+    sa.Column("run_id", ID, sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column(
+        "dataset_version_id",
+        ID,
+        sa.ForeignKey("dataset_versions.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_run_inputs_dataset_version_id", "dataset_version_id"),
+)

@@ -1,0 +1,95 @@
+"""Small JSON and byte endpoints behind the UI's charts and image previews.
+
+``GET /ui/api/metrics?run=<id>&key=<k>...`` answers the histories of several
+metrics of several runs in one request, each downsampled on the server to at
+most ``max_points`` (keeping each bucket's extremes); ``GET /ui/raw/runs/{id}``
+serves an image artifact inline with its own media type. Errors are the API's
+JSON errors.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import PurePosixPath
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import JSONResponse
+
+from shipyard.errors import InvalidInputError
+from shipyard.server.deps import BlobStoreDep, StoreDep
+from shipyard.server.routes.blobs import blob_response
+from shipyard.server.ui.charts import DEFAULT_MAX_POINTS
+from shipyard.server.ui.previews import IMAGE_TYPES
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)
+
+MAX_RUNS = 50
+MAX_KEYS = 100
+MAX_SERIES = 400
+MAX_POINTS = 5000
+_IMAGE_POLICY = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None  # JSON has no NaN: a gap in the chart
+
+
+@router.get("/ui/api/metrics")
+def metric_histories(
+    store: StoreDep,
+    run: Annotated[list[str], Query()],
+    key: Annotated[list[str], Query()],
+    max_points: Annotated[int, Query(ge=2, le=MAX_POINTS)] = DEFAULT_MAX_POINTS,
+) -> Response:
+    run_ids = list(dict.fromkeys(run))
+    keys = list(dict.fromkeys(key))
+    if len(run_ids) > MAX_RUNS or len(keys) > MAX_KEYS or len(run_ids) * len(keys) > MAX_SERIES:
+        raise InvalidInputError(
+            f"ask for at most {MAX_RUNS} runs, {MAX_KEYS} keys and {MAX_SERIES} series at once"
+        )
+    series: list[dict[str, Any]] = []
+    for run_id in run_ids:
+        record = store.get_run(run_id)
+        for metric_key in keys:
+            if metric_key not in record.metrics:
+                continue
+            points = store.get_metric_history(run_id, metric_key, max_points=max_points)
+            series.append(
+                {
+                    "run": run_id,
+                    "key": metric_key,
+                    "step": [p.step for p in points],
+                    "time": [p.timestamp for p in points],
+                    "value": [_finite(p.value) for p in points],
+                }
+            )
+    return JSONResponse({"series": series, "max_points": max_points})
+
+
+@router.api_route("/ui/raw/runs/{run_id}", methods=["GET", "HEAD"])
+def raw_image(
+    run_id: str,
+    request: Request,
+    store: StoreDep,
+    blob_store: BlobStoreDep,
+    path: Annotated[str, Query()],
+) -> Response:
+    media_type = IMAGE_TYPES.get(PurePosixPath(path).suffix.lower())
+    if media_type is None:
+        raise InvalidInputError(f"only images are served inline; download {path!r} instead")
+    entry = store.get_artifact(run_id, path)
+    response = blob_response(
+        blob_store,
+        entry.digest,
+        request.headers.get("range"),
+        head=request.method == "HEAD",
+        if_range=request.headers.get("if-range"),
+        media_type=media_type,
+    )
+    # An SVG opened on its own must not run scripts in the server's origin.
+    response.headers["Content-Security-Policy"] = _IMAGE_POLICY
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
