@@ -93,6 +93,12 @@ def test_update_run_refuses_bad_input(store: Store, run: Run) -> None:
         store.update_run("0" * 32, status=RunStatus.KILLED)
 
 
+def test_an_end_before_the_start_is_refused(store: Store, run: Run) -> None:
+    with pytest.raises(InvalidInputError, match="before the run's start_time"):
+        store.update_run(run.id, status=RunStatus.FINISHED, end_time=run.start_time - 1)
+    assert store.get_run(run.id).status is RunStatus.RUNNING
+
+
 def test_delete_and_restore_a_run(store: Store, run: Run) -> None:
     store.delete_run(run.id)
     assert store.get_run(run.id).lifecycle_stage is LifecycleStage.DELETED

@@ -35,7 +35,15 @@ HISTOGRAM_BINS = 20
 TOP_CATEGORIES = 20
 MAX_TRACKED_VALUES = 100_000  # distinct values counted exactly per column
 MAX_VALUE_CHARS = 100  # longer category values are cut in the profile
-QUANTILES = {"p01": 0.01, "p05": 0.05, "p25": 0.25, "p50": 0.5, "p75": 0.75, "p95": 0.95, "p99": 0.99}
+QUANTILES = {
+    "p01": 0.01,
+    "p05": 0.05,
+    "p25": 0.25,
+    "p50": 0.5,
+    "p75": 0.75,
+    "p95": 0.95,
+    "p99": 0.99,
+}
 _SEED = 20240611
 
 
@@ -186,7 +194,8 @@ class NumberStats(ColumnStats):
             out["quantiles"] = {k: finite(v) for k, v in zip(QUANTILES, marks, strict=True)}
             edges = histogram_edges(float(self.low), float(self.high), self.kind == "integer")
             counts = (
-                [len(values)] if len(edges) == 2 and edges[0] == edges[1]
+                [len(values)]
+                if len(edges) == 2 and edges[0] == edges[1]
                 else np.histogram(values, bins=edges)[0].tolist()
             )
             out["histogram"] = {"edges": [finite(e) for e in edges], "counts": counts}

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field, StrictInt, StrictStr
+from pydantic import BaseModel, Field, StrictInt
 
 from shipyard.entities import LifecycleStage
+from shipyard.server.schemas import StrictStr
 from shipyard.store.dataset_checks import MAX_RUN_INPUTS
 
 __all__ = [

@@ -9,18 +9,17 @@ from typing import Any
 from shipyard.errors import InvalidInputError
 from shipyard.store.datasets_base import validate_dataset_name, validate_version_tag
 from shipyard.store.hashing import validate_digest
-from shipyard.validation import MAX_TAG_VALUE_LENGTH
+from shipyard.validation import INT64_MAX, MAX_TAG_VALUE_LENGTH
 
 MAX_MESSAGE_LENGTH = MAX_TAG_VALUE_LENGTH
 MAX_DESCRIPTION_LENGTH = MAX_TAG_VALUE_LENGTH
 MAX_PROFILE_BYTES = 4 * 1024 * 1024
 MAX_RUN_INPUTS = 1_000
-_INT64_MAX = 2**63 - 1
 _INT32_MAX = 2**31 - 1
 
 
 def check_count(value: object, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _INT64_MAX:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= INT64_MAX:
         raise InvalidInputError(f"{what} must be a non-negative integer, got {value!r}")
     return value
 

@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 
 from shipyard.entities import ViewType
 from shipyard.errors import ConflictError, InvalidInputError
-from shipyard.server.deps import ERRORS, BlobStoreDep, IdempotencyKey, StoreDep
+from shipyard.server.deps import ERRORS, NO_CONTENT, BlobStoreDep, IdempotencyKey, StoreDep
 from shipyard.server.schemas import SetTagBody
 from shipyard.server.schemas_datasets import (
     CreateDatasetVersionBody,
@@ -48,7 +48,6 @@ _datasets = APIRouter(prefix="/datasets", tags=["datasets"])
 _lineage = APIRouter(prefix="/runs/{run_id}/inputs", tags=["runs"])
 _references = APIRouter(prefix="/references", tags=["gc"])
 
-NO_CONTENT = 204
 _VERSION = "/{name}/versions/{version}"
 
 

@@ -8,7 +8,6 @@ from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
 
 from shipyard.entities import Metric, Param, Tag, now_ms
-from shipyard.errors import InvalidInputError
 from shipyard.server.deps import ERRORS, NO_CONTENT, CacheDep, IdempotencyKey, StoreDep
 from shipyard.server.schemas import (
     CreateRunBody,
@@ -71,12 +70,6 @@ def get_run(run_id: str, store: StoreDep) -> Response:
 
 @router.patch("/{run_id}", response_model=RunBody, summary="Change a run's status, end or name")
 def update_run(run_id: str, body: UpdateRunBody, store: StoreDep) -> Response:
-    if body.end_time is not None:
-        start_time = store.get_run(run_id).start_time
-        if body.end_time < start_time:
-            raise InvalidInputError(
-                f"end_time {body.end_time} is earlier than the run's start_time {start_time}"
-            )
     run = store.update_run(run_id, status=body.status, end_time=body.end_time, name=body.name)
     return JSONResponse(run_to_json(run))
 

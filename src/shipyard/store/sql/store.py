@@ -329,7 +329,12 @@ class SqlStore(SqlDatasetStore, Store):
         if name is not None:
             values["name"] = validate_name(name, "run name")
         with self._write() as conn:
-            self._run_row(conn, run_id, active=True)
+            row = self._run_row(conn, run_id, active=True)
+            end = values.get("end_time")
+            if end is not None and end < row.start_time:
+                raise InvalidInputError(
+                    f"end_time {end} is before the run's start_time {row.start_time}"
+                )
             if values:
                 conn.execute(t.runs.update().where(t.runs.c.id == run_id).values(**values))
             return loading.runs_from_rows(conn, [self._run_row(conn, run_id)])[0]
