@@ -125,7 +125,7 @@ def test_artifact_records_must_match_stored_blobs(
 def test_a_run_cannot_end_before_it_started(client: httpx.Client) -> None:
     run = create_run(client, start_time=1_700_000_000_000)
     response = client.patch(f"/api/v1/runs/{run['id']}", json={"end_time": 1_600_000_000_000})
-    assert "earlier" in assert_error(response, 400, "INVALID_INPUT")
+    assert "before the run's start_time" in assert_error(response, 400, "INVALID_INPUT")
     response = client.patch(f"/api/v1/runs/{run['id']}", json={"end_time": 1_700_000_000_001})
     assert response.status_code == 200
     assert response.json()["end_time"] == 1_700_000_000_001
