@@ -4,6 +4,8 @@ database is upgraded in place with its data intact."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -122,3 +124,20 @@ def test_reopening_a_current_database_changes_nothing(tmp_path: Path) -> None:
 def test_there_is_more_than_one_revision() -> None:
     # Upgrading in place is only tested for real while a revision follows 0001.
     assert migrations.head_revision() != "0001"
+
+
+def test_the_head_constant_names_the_newest_script() -> None:
+    # Opening a database compares against HEAD_REVISION without importing alembic.
+    assert migrations.head_revision() == migrations.HEAD_REVISION
+
+
+def test_opening_an_up_to_date_store_does_not_import_alembic(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    SqlStore(url).close()
+    code = (
+        "import sys; from shipyard.store.sql.store import SqlStore; "
+        f"SqlStore({url!r}).close(); print('alembic' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"

@@ -221,7 +221,8 @@ class CategoryStats(ColumnStats):
 
     def __init__(self, name: str, dtype: pa.DataType) -> None:
         super().__init__(name, dtype)
-        self.parts: list[pa.Table] = []
+        self.values: list[pa.Array] = []
+        self.counts: list[np.ndarray[Any, Any]] = []
         self.pending = 0
         self.exact = True
 
@@ -231,22 +232,30 @@ class CategoryStats(ColumnStats):
             array = array.dictionary_decode()
         if self.kind == "boolean":
             array = pc.cast(array, pa.string())
-        counts = pc.value_counts(array.drop_null())
-        self.parts.append(pa.table({"v": counts.field("values"), "c": counts.field("counts")}))
-        self.pending += len(counts)
+        found = pc.value_counts(array.drop_null())
+        self.values.append(found.field("values"))
+        self.counts.append(found.field("counts").to_numpy())
+        self.pending += len(found)
         if self.pending > 2 * MAX_TRACKED_VALUES:
             self._merge()
 
     def _merge(self) -> pa.Table:
-        if not self.parts:
+        """Sum the counts of equal values (faster than a group-by on strings)."""
+        if not self.values:
             return pa.table({"v": pa.array([], pa.string()), "c": pa.array([], pa.int64())})
-        merged = pa.concat_tables(self.parts).group_by("v").aggregate([("c", "sum")])
-        merged = merged.rename_columns(["v", "c"])
+        encoded = pc.dictionary_encode(pa.concat_arrays(self.values))
+        sums = np.bincount(
+            encoded.indices.to_numpy(zero_copy_only=False),
+            weights=np.concatenate(self.counts),
+            minlength=len(encoded.dictionary),
+        ).astype(np.int64)
+        merged = pa.table({"v": encoded.dictionary, "c": sums})
         if len(merged) > MAX_TRACKED_VALUES:
             self.exact = False
             order = pc.sort_indices(merged, [("c", "descending"), ("v", "ascending")])
             merged = merged.take(order[: MAX_TRACKED_VALUES // 2])
-        self.parts = [merged]
+        self.values = [merged["v"].combine_chunks()]
+        self.counts = [merged["c"].to_numpy()]
         self.pending = len(merged)
         return merged
 

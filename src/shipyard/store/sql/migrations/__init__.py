@@ -9,19 +9,29 @@ advisory lock), so the second one finds the work done.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.autogenerate import compare_metadata
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 
 from shipyard.store.sql.engine import write_transaction
 from shipyard.store.sql.tables import metadata
 
-__all__ = ["alembic_config", "current_revision", "head_revision", "schema_diff", "upgrade"]
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+__all__ = [
+    "HEAD_REVISION",
+    "alembic_config",
+    "current_revision",
+    "head_revision",
+    "schema_diff",
+    "upgrade",
+]
+
+# The newest revision in versions/. Opening an up-to-date database compares
+# against this constant, so alembic is imported only when there is work to do;
+# a test keeps it equal to the scripts' head.
+HEAD_REVISION = "0003"
 
 _FOLDER = Path(__file__).resolve().parent
 # Any fixed 64-bit number; it names the lock that serializes migrations on PostgreSQL.
@@ -30,6 +40,8 @@ _PG_LOCK_ID = 0x5348_4950_5941_5244 & 0x7FFF_FFFF_FFFF_FFFF
 
 def alembic_config(connection: sa.Connection | None = None, url: str | None = None) -> Config:
     """An Alembic configuration without an .ini file, for our own scripts folder."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(_FOLDER))
     if url is not None:
@@ -39,21 +51,28 @@ def alembic_config(connection: sa.Connection | None = None, url: str | None = No
 
 
 def head_revision() -> str:
+    """The head revision according to the scripts themselves (slow: imports alembic)."""
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert head is not None
     return head
 
 
 def current_revision(conn: sa.Connection) -> str | None:
-    return MigrationContext.configure(conn).get_current_revision()
+    if not sa.inspect(conn).has_table("alembic_version"):
+        return None
+    return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
 
 
 def upgrade(engine: sa.Engine, revision: str = "head") -> None:
     """Bring the database to ``revision``; a no-op when it is there already."""
-    target = head_revision() if revision == "head" else revision
+    target = HEAD_REVISION if revision == "head" else revision
     with engine.connect() as conn:
         if current_revision(conn) == target:
             return
+    from alembic import command
+
     with write_transaction(engine) as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(:id)"), {"id": _PG_LOCK_ID})
@@ -62,6 +81,9 @@ def upgrade(engine: sa.Engine, revision: str = "head") -> None:
 
 def schema_diff(conn: sa.Connection) -> list[Any]:
     """Differences between the database's schema and ``tables.py`` (empty when they agree)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
     dialect = conn.dialect.name
 
     def include(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
