@@ -7,7 +7,7 @@ import io
 import pytest
 
 from shipyard.entities import ArtifactEntry, Run
-from shipyard.errors import InvalidInputError, NotFoundError
+from shipyard.errors import ConflictError, InvalidInputError, NotFoundError
 from shipyard.store.base import Store
 from shipyard.store.hashing import hash_bytes
 from shipyard.store.rest.blobs import RestBlobStore
@@ -85,3 +85,23 @@ def test_bad_digests_and_sizes_are_refused(store: Store, run: Run) -> None:
         store.log_artifacts(run.id, [ArtifactEntry("x", 1, "not-a-digest")])
     with pytest.raises(InvalidInputError):
         store.log_artifacts(run.id, [ArtifactEntry("x", -1, digest("x"))])
+
+
+def test_a_path_is_either_a_file_or_a_folder(store: Store, run: Run) -> None:
+    store.log_artifacts(run.id, [entry("model.bin"), entry("plots/roc.png"), entry("a.b/c")])
+    with pytest.raises(ConflictError, match=r"'model\.bin' is a file"):
+        store.log_artifacts(run.id, [entry("fresh.txt"), entry("model.bin/inner")])
+    with pytest.raises(ConflictError, match="'plots' is a folder"):
+        store.log_artifacts(run.id, [entry("plots")])
+    with pytest.raises(ConflictError, match="both a file and a folder"):
+        store.log_artifacts(run.id, [entry("x/y"), entry("x/y/z")])
+    # Neighbours that only share a prefix are no clash, and nothing refused was stored.
+    store.log_artifacts(run.id, [entry("plots.txt"), entry("model.bin.bak"), entry("a.b0")])
+    assert [e.path for e in store.list_artifacts(run.id)] == [
+        "a.b/c",
+        "a.b0",
+        "model.bin",
+        "model.bin.bak",
+        "plots.txt",
+        "plots/roc.png",
+    ]

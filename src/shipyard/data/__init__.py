@@ -1,4 +1,5 @@
-"""Data versioning: ``sy.data.add``, ``sy.data.get``, ``sy.data.versions``, ``sy.data.diff``.
+"""Data versioning: ``sy.data.add``, ``sy.data.get``, ``sy.data.versions``, ``sy.data.diff``,
+``sy.data.log_table``, ``sy.data.load_table``.
 
 ::
 
@@ -17,6 +18,7 @@ from shipyard.data.api import add, add_files, diff, files, get, resolve, version
 from shipyard.data.diff import DatasetDiff
 from shipyard.data.manifest import Manifest, ManifestEntry
 from shipyard.data.scan import Skipped
+from shipyard.data.tables import load_table, log_table
 from shipyard.data.uris import DatasetRef, parse_dataset_ref, parse_dataset_uri
 
 __all__ = [
@@ -31,6 +33,8 @@ __all__ = [
     "diff",
     "files",
     "get",
+    "load_table",
+    "log_table",
     "parse_dataset_ref",
     "parse_dataset_uri",
     "resolve",

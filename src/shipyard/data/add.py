@@ -204,7 +204,8 @@ def profile_tables(found: ScanResult) -> dict[str, Any] | None:
     """
     if importlib.util.find_spec(_PROFILE_MODULE) is None:
         return None
-    profile_file = importlib.import_module(_PROFILE_MODULE).profile_file
+    profiler = importlib.import_module(_PROFILE_MODULE)
+    profile_file = profiler.profile_file
     tables = [e.path for e in found.manifest if e.path.lower().endswith(TABLE_SUFFIXES)]
     profiles: dict[str, Any] = {}
     for rel in tables[:MAX_PROFILED_FILES]:
@@ -215,4 +216,5 @@ def profile_tables(found: ScanResult) -> dict[str, Any] | None:
             continue
         if profile is not None:
             profiles[rel] = profile
-    return {"files": profiles} if profiles else None
+    # fit_profile: {"format": 1, "files": ...}, shrunk to fit the store's size limit
+    return profiler.fit_profile(profiles) if profiles else None

@@ -39,6 +39,7 @@ from shipyard.store import names
 from shipyard.store.base import DEFAULT_PAGE_SIZE, Store
 from shipyard.store.sql import checks, history, loading, migrations, writes
 from shipyard.store.sql import tables as t
+from shipyard.store.sql.artifact_clashes import refuse_clashes
 from shipyard.store.sql.datasets import SqlDatasetStore
 from shipyard.store.sql.engine import create_engine, read_transaction, write_transaction
 from shipyard.store.sql.search import search_run_ids
@@ -430,6 +431,7 @@ class SqlStore(SqlDatasetStore, Store):
         ]
         with self._write() as conn:
             self._run_row(conn, run_id, active=True)
+            refuse_clashes(conn, run_id, checked.keys())
             writes.upsert(conn, t.artifacts, rows)
 
     def list_artifacts(self, run_id: str, prefix: str | None = None) -> list[ArtifactEntry]:
