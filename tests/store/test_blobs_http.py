@@ -324,6 +324,37 @@ def test_corrupt_blob_on_the_server_is_detected(server: Server) -> None:
     assert raw.content == data[:10]
 
 
+def test_a_small_corrupt_blob_is_answered_with_an_error_not_bytes(server: Server) -> None:
+    data = b"a small blob, checked whole before it is sent"
+    digest, _ = server.local.put(io.BytesIO(data))
+    path = server.root / "blobs" / digest[:2] / digest[2:4] / digest
+    os.chmod(path, 0o644)
+    path.write_bytes(b"A" + data[1:])
+    raw = httpx.get(f"{server.url}/api/v1/blobs/{digest}")
+    assert raw.status_code == 500
+    assert raw.json()["error"]["code"] == "DATA_CORRUPTION"
+    with pytest.raises(DataCorruptionError, match=digest):
+        b"".join(server.client().open(digest))
+
+
+def test_a_put_with_a_known_digest_is_one_request_verified_by_the_server(
+    server: Server,
+) -> None:
+    blobs = server.client()
+    data = b"known digest"
+    before = len(server.faults.requests)
+    assert blobs.put(io.BytesIO(data), expected_digest=hash_bytes(data)) == (
+        hash_bytes(data),
+        len(data),
+    )
+    assert len(server.faults.requests) == before + 1
+    assert server.local.exists(hash_bytes(data))
+    wrong = hash_bytes(b"something else")
+    with pytest.raises(DataCorruptionError):
+        blobs.put(io.BytesIO(data + b"!"), expected_digest=wrong)
+    assert not server.local.exists(wrong)
+
+
 def test_retries_a_busy_server_and_sends_the_token(server: Server) -> None:
     server.faults.unavailable = 2
     blobs = server.client(token="s3cret")

@@ -47,6 +47,7 @@ from shipyard.errors import InvalidInputError
 
 __all__ = [
     "BATCH_ROWS",
+    "CSV_BLOCK_BYTES",
     "FORMAT",
     "MAX_PROFILE_BYTES",
     "fit_profile",
@@ -60,6 +61,7 @@ __all__ = [
 
 FORMAT = 1
 BATCH_ROWS = 128 * 1024
+CSV_BLOCK_BYTES = 8 << 20  # the first block also decides the column types
 # A version's profile must pass the store's size check (4 MiB of JSON): keep margin.
 MAX_PROFILE_BYTES = 3 * 1024 * 1024
 _PARQUET = (".parquet", ".pq")
@@ -100,7 +102,7 @@ def _profile_csv(path: str, delimiter: str) -> dict[str, Any]:
         try:
             reader = pacsv.open_csv(
                 path,
-                read_options=pacsv.ReadOptions(block_size=8 << 20),
+                read_options=pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES),
                 parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
                 convert_options=pacsv.ConvertOptions(
                     column_types=overrides, strings_can_be_null=True

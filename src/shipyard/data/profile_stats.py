@@ -79,8 +79,8 @@ def kind_of(dtype: pa.DataType) -> str:
 class RowSample:
     """A uniform sample of rows (bottom-k of random keys), kept for the numeric columns."""
 
-    def __init__(self, columns: list[str], size: int = SAMPLE_ROWS) -> None:
-        self.size = size
+    def __init__(self, columns: list[str], size: int | None = None) -> None:
+        self.size = SAMPLE_ROWS if size is None else size
         self._rng = np.random.default_rng(_SEED)
         self._keys = np.empty(0)
         self._values: dict[str, list[np.ndarray[Any, Any]]] = {c: [] for c in columns}

@@ -20,12 +20,8 @@ import tempfile
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa  # type: ignore[import-untyped]
-import pyarrow.parquet as pq  # type: ignore[import-untyped]
-
 from shipyard.data.api import add_files, resolve_in
 from shipyard.data.manifest import ManifestEntry, read_manifest
-from shipyard.data.profile import is_table_path, to_arrow
 from shipyard.entities import DatasetVersion, LifecycleStage
 from shipyard.errors import ConflictError, DataCorruptionError, InvalidInputError, NotFoundError
 from shipyard.store.base import BlobStore
@@ -35,6 +31,11 @@ from shipyard.tracking.client import Client
 
 if TYPE_CHECKING:
     import pandas as pd
+    import pyarrow as pa  # type: ignore[import-untyped]
+
+# pyarrow and the profiler load on first use: ``import shipyard`` stays quick.
+_PARQUET = (".parquet", ".pq")
+_TABLES = (*_PARQUET, ".csv", ".csv.gz", ".csv.bz2", ".tsv", ".tsv.gz", ".tsv.bz2")
 
 __all__ = ["TABLE_FILE", "load_table", "log_table", "write_parquet"]
 
@@ -59,6 +60,8 @@ def write_parquet(table: pa.Table, path: str | os.PathLike[str]) -> None:
     here rather than left to library defaults. Bytes stay equal for one
     pyarrow version: the footer names the writer's version.
     """
+    import pyarrow.parquet as pq  # type: ignore[import-untyped]
+
     pq.write_table(
         table,
         os.fspath(path),
@@ -86,6 +89,8 @@ def log_table(
     Logging the same content as the latest version creates nothing and
     returns that version.
     """
+    from shipyard.data.profile import to_arrow
+
     table = to_arrow(df)
     with tempfile.TemporaryDirectory(prefix="shipyard-table-") as folder:
         path = os.path.join(folder, TABLE_FILE)
@@ -130,13 +135,13 @@ def _tables(blobs: BlobStore, version: DatasetVersion, path: str | None) -> list
         entry = manifest.by_path.get(path)
         if entry is None:
             raise NotFoundError(f"{version.uri} has no file {path!r}")
-        if not is_table_path(entry.path):
+        if not entry.path.lower().endswith(_TABLES):
             raise InvalidInputError(f"{path!r} is not a table (CSV, TSV or Parquet file)")
         return [entry]
-    tables = [entry for entry in manifest if is_table_path(entry.path)]
+    tables = [entry for entry in manifest if entry.path.lower().endswith(_TABLES)]
     if not tables:
         raise InvalidInputError(f"{version.uri} holds no table (CSV, TSV or Parquet file)")
-    parts = all(e.path.lower().endswith((".parquet", ".pq")) for e in tables)
+    parts = all(e.path.lower().endswith(_PARQUET) for e in tables)
     if len(tables) > 1 and not parts:
         shown = ", ".join(e.path for e in tables[:10])
         raise InvalidInputError(
@@ -147,13 +152,15 @@ def _tables(blobs: BlobStore, version: DatasetVersion, path: str | None) -> list
 
 def _read(blobs: BlobStore, entry: ManifestEntry) -> pd.DataFrame:
     import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
 
     data = b"".join(blobs.open(entry.digest))
     if len(data) != entry.size or hash_bytes(data) != entry.digest:
         raise DataCorruptionError(f"{entry.path}: stored blob {entry.digest} is corrupt")
     lower = entry.path.lower()
     try:
-        if lower.endswith((".parquet", ".pq")):
+        if lower.endswith(_PARQUET):
             frame: pd.DataFrame = pq.read_table(pa.BufferReader(data)).to_pandas()
             return frame
         sep = "\t" if lower.endswith((".tsv", ".tsv.gz", ".tsv.bz2")) else ","

@@ -25,7 +25,7 @@ from shipyard.errors import DataCorruptionError, InvalidInputError
 from shipyard.server.deps import blob_store_of
 from shipyard.server.ranges import RangeNotSatisfiable, parse_range
 from shipyard.store.base import BlobStore
-from shipyard.store.hashing import validate_digest, validate_digests
+from shipyard.store.hashing import CHUNK_SIZE, validate_digest, validate_digests
 
 __all__ = [
     "MAX_MISSING_DIGESTS",
@@ -183,8 +183,9 @@ def blob_response(
     For every route that sends a blob (``/api/v1/blobs/{digest}``, run artifacts).
     It does blocking I/O: call it from a plain ``def`` route (FastAPI runs those in
     a worker thread). ``filename`` adds a ``Content-Disposition: attachment``.
-    Raises ``NotFoundError`` / ``InvalidInputError`` before anything is sent. When a
-    whole blob turns out corrupt while streaming, its last chunk is withheld and the
+    Raises ``NotFoundError`` / ``InvalidInputError`` before anything is sent. A small
+    blob that is corrupt raises ``DataCorruptionError`` before anything is sent; when a
+    large one turns out corrupt while streaming, its last chunk is withheld and the
     connection is dropped, so a client never receives a complete-looking copy.
     """
     validate_digest(digest)
@@ -215,5 +216,10 @@ def blob_response(
     headers["Content-Length"] = str(length)
     if head:
         return Response(status_code=status, headers=headers, media_type=media_type)
+    if status == 200 and size <= CHUNK_SIZE:
+        # A small blob is read (and verified) whole before anything is sent, so
+        # corruption is answered as a DATA_CORRUPTION error, not a dropped connection.
+        content = b"".join(blob_store.open(digest))
+        return Response(content, status_code=status, headers=headers, media_type=media_type)
     body = _window(blob_store.open(digest, start), length)
     return StreamingResponse(body, status_code=status, headers=headers, media_type=media_type)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import io
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -161,6 +162,14 @@ class RestBlobStore(BlobStore):
     def put(self, source: BinaryIO, expected_digest: str | None = None) -> tuple[str, int]:
         if expected_digest is not None:
             validate_digest(expected_digest, "expected digest")
+            if _seekable(source):
+                # The caller knows the digest (and has usually asked `missing`):
+                # send the bytes once, unhashed here; the server verifies them.
+                start = source.tell()
+                size = source.seek(0, io.SEEK_END) - start
+                source.seek(start)
+                self._upload(expected_digest, _ReplayableBody(source, start, size), size)
+                return expected_digest, size
         with contextlib.ExitStack() as stack:
             if _seekable(source):
                 body, start = source, source.tell()
