@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
+import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow.parquet as pq  # type: ignore[import-untyped]
 import pytest
 
 from shipyard.data import profile as profiling
@@ -33,7 +33,7 @@ def _frame() -> pd.DataFrame:
     floats[[3, 50, 70]] = np.nan
     floats[5], floats[6] = np.inf, -np.inf
     ints = pd.array(rng.integers(-1000, 1000, ROWS), dtype="Int64")
-    ints[[0, 9]] = pd.NA
+    ints[np.array([0, 9])] = pd.NA
     strings = rng.choice(np.array(["red", "green", "blue", "a much longer value"]), ROWS)
     times = pd.to_datetime("2021-03-01") + pd.to_timedelta(rng.integers(0, 900, ROWS), unit="D")
     frame = pd.DataFrame(
@@ -232,7 +232,8 @@ def test_big_tables_stream_and_sample(monkeypatch: pytest.MonkeyPatch) -> None:
     assert column["mean"] == pytest.approx(values.mean(), rel=1e-9)
     assert column["std"] == pytest.approx(values.std(ddof=1), rel=1e-9)
     assert (column["min"], column["max"]) == (values.min(), values.max())
-    counts = dict(zip(*np.unique(table["k"].to_numpy(zero_copy_only=False), return_counts=True)))
+    keys, found = np.unique(table["k"].to_numpy(zero_copy_only=False), return_counts=True)
+    counts = dict(zip(keys.tolist(), found.tolist(), strict=True))
     assert {t["value"]: t["count"] for t in profile["columns"]["k"]["top"]} == counts
     # from the sample: close to the truth, and the same every time
     assert sum(column["histogram"]["counts"]) == 2_000
@@ -252,10 +253,12 @@ def test_too_many_distinct_values_keep_the_heavy_hitters(
     assert column["top"][:2] == [{"value": "hot", "count": 700}, {"value": "warm", "count": 300}]
 
 
-def test_pandas_input_leaves_its_index_out() -> None:
-    frame = pd.DataFrame({"x": [1.0, 2.0, 3.0]}, index=pd.Index(["a", "b", "c"], name="key"))
+def test_an_unnamed_pandas_index_is_left_out_and_a_named_one_kept() -> None:
+    frame = pd.DataFrame({"x": [1.0, 2.0, 3.0]}, index=pd.Index(["a", "b", "c"]))
     profile = profile_table(frame)
     assert list(profile["columns"]) == ["x"] and profile["row_count"] == 3
+    named = profile_table(frame.rename_axis("key"))
+    assert list(named["columns"]) == ["x", "key"] and named["column_count"] == 2
     with pytest.raises(InvalidInputError, match="expected a pandas DataFrame"):
         profile_table([1, 2, 3])
 

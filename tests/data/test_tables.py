@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
+import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow.parquet as pq  # type: ignore[import-untyped]
 import pytest
 
 import shipyard as sy
@@ -47,7 +47,7 @@ def test_log_table_round_trips_pandas_with_a_profile(backend: Backend, name: str
     stored = backend.client.store.get_dataset_version(name, 1).profile
     assert stored is not None and stored["format"] == 1
     table = stored["files"][TABLE_FILE]
-    assert table["row_count"] == 50 and list(table["columns"]) == ["x", "n", "label", "when"]
+    assert table["row_count"] == 50 and list(table["columns"]) == ["x", "n", "label", "when", "row"]
     assert table["columns"]["x"]["mean"] == pytest.approx(frame["x"].mean())
     labels = {t["value"]: t["count"] for t in table["columns"]["label"]["top"]}
     assert labels == frame["label"].value_counts().to_dict()
@@ -117,7 +117,7 @@ def test_load_table_picks_a_table(backend: Backend, name: str, tmp_path: Path) -
     assert tsv.to_dict("list") == {"y": [2], "z": [3]}
     with pytest.raises(InvalidInputError, match="not a table"):
         sy.data.load_table(name, path="r.md", client=backend.client)
-    with pytest.raises(NotFoundError, match="missing.csv"):
+    with pytest.raises(NotFoundError, match=r"missing\.csv"):
         sy.data.load_table(name, path="missing.csv", client=backend.client)
 
 

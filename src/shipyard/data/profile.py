@@ -68,6 +68,7 @@ _PARQUET = (".parquet", ".pq")
 _CSV = (".csv", ".csv.gz", ".csv.bz2")
 _TSV = (".tsv", ".tsv.gz", ".tsv.bz2")
 _CONVERSION_RE = re.compile(r"CSV column #(\d+): CSV conversion error to (\w+)")
+_UNNAMED_INDEX_RE = re.compile(r"__index_level_\d+__")
 _NEXT_TYPE = {"int64": pa.float64(), "uint64": pa.float64()}
 
 
@@ -156,12 +157,6 @@ def to_arrow(table: Any) -> pa.Table:
 def profile_table(table: Any) -> dict[str, Any]:
     """The profile of an in-memory table (pandas, polars or pyarrow)."""
     arrow = to_arrow(table)
-    if arrow.schema.pandas_metadata:
-        # The stored index of a DataFrame is not a column of its data.
-        index = {
-            c for c in arrow.schema.pandas_metadata.get("index_columns", []) if isinstance(c, str)
-        }
-        arrow = arrow.drop_columns([c for c in arrow.column_names if c in index])
     return _profile(arrow.schema, arrow.to_batches(BATCH_ROWS), arrow.num_rows)
 
 
@@ -183,8 +178,13 @@ def _profile(
     schema: pa.Schema, batches: Iterable[pa.RecordBatch], rows: int | None
 ) -> dict[str, Any]:
     names = _unique_names(schema.names)
-    stats: list[ColumnStats] = [column_stats(n, f.type) for n, f in zip(names, schema, strict=True)]
-    sample = RowSample([s.name for s in stats if isinstance(s, NumberStats)])
+    # An unnamed pandas index is stored as a column but is not data; a named one is kept.
+    stats: list[ColumnStats | None] = [
+        None if _UNNAMED_INDEX_RE.fullmatch(n) else column_stats(n, f.type)
+        for n, f in zip(names, schema, strict=True)
+    ]
+    kept = [s for s in stats if s is not None]
+    sample = RowSample([s.name for s in kept if isinstance(s, NumberStats)])
     seen = 0
     for batch in batches:
         if not batch.num_rows:
@@ -192,16 +192,17 @@ def _profile(
         seen += batch.num_rows
         chosen = sample.choose(batch.num_rows)
         for column, array in zip(stats, batch.columns, strict=True):
-            column.update(array, chosen, sample)
+            if column is not None:
+                column.update(array, chosen, sample)
         sample.shrink()
     if rows is not None and rows != seen:
         raise InvalidInputError(f"the table says it has {rows} rows but {seen} were read")
     return {
         "format": FORMAT,
         "row_count": seen,
-        "column_count": len(stats),
-        "sample_rows": sample.rows if any(isinstance(s, NumberStats) for s in stats) else seen,
-        "columns": {s.name: s.result(seen, sample) for s in stats},
+        "column_count": len(kept),
+        "sample_rows": sample.rows if any(isinstance(s, NumberStats) for s in kept) else seen,
+        "columns": {s.name: s.result(seen, sample) for s in kept},
     }
 
 
