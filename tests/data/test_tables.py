@@ -137,3 +137,13 @@ def test_log_table_refuses_what_is_not_a_table(backend: Backend, name: str) -> N
         sy.data.log_table(mixed, name, client=backend.client)
     with pytest.raises(NotFoundError):
         backend.client.store.get_dataset(name)
+
+
+def test_log_table_of_a_polars_frame(backend: Backend, name: str) -> None:
+    pl = pytest.importorskip("polars")
+    frame = pl.DataFrame({"a": [1, None, 3], "b": ["x", "y", None]})
+    version = sy.data.log_table(frame, name, client=backend.client)
+    back = sy.data.load_table(version.uri, client=backend.client)
+    pd.testing.assert_frame_equal(back, frame.to_arrow().to_pandas())
+    assert version.profile is not None
+    assert version.profile["files"][TABLE_FILE]["columns"]["a"]["missing_count"] == 1

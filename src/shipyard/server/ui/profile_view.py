@@ -82,7 +82,7 @@ def _column(name: str, raw: Mapping[str, Any]) -> ColumnProfile:
     quantiles = raw.get("quantiles")
     stats: list[tuple[str, Any]] = [(k, raw[k]) for k in _STATS if k in raw]
     if isinstance(quantiles, Mapping):
-        stats += [(f"q{k}", v) for k, v in quantiles.items()]
+        stats += [(str(k), v) for k, v in quantiles.items()]
     bars, labels = _histogram(raw.get("histogram"))
     return ColumnProfile(
         name=name,
