@@ -56,6 +56,7 @@ from shipyard.store.sql.checks import (
     decode_token_payload,
     encode_token,
 )
+from shipyard.store.sql.driving_join import driving_join
 from shipyard.store.sql.search_filter import (
     ATTRIBUTE_COLUMNS,
     KEY_VALUE_TABLES,
@@ -336,7 +337,10 @@ def search_run_ids(
         part = segments[segment]
         keys = _keys(part, later_order)
         source: FromClause = runs
-        if part.join is not None:
+        if part.join is not None and part.onclause is not None and not part.outer:
+            # The ordered (key, value) index must drive the loop to stop after a page.
+            source = driving_join(part.join, runs, part.onclause)
+        elif part.join is not None:
             source = source.join(part.join, part.onclause, isouter=part.outer)
         for target, onclause in later_joins:
             source = source.outerjoin(target, onclause)
