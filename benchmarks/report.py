@@ -11,7 +11,15 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-TARGETS = {"ingest.best": 20.0, "search.100000": 50.0}
+TARGETS = {
+    "ingest.best": 20.0,
+    "search.100000": 50.0,
+    "data.big": 5.0,
+    "data.small": 5.0,
+    "data.small_unchanged": 5.0,
+    "data.small_changed": 5.0,
+    "data.get": 5.0,
+}
 
 
 @dataclass
@@ -66,13 +74,14 @@ def _format(value: float) -> str:
     return f"{value:.2f}"
 
 
-def print_table(console: Console, rows: list[Row], title: str) -> None:
+def print_table(console: Console, rows: list[Row], title: str, other: str = "MLflow") -> None:
+    """The rows as a table; ``other`` names the tool in the ``mlflow`` fields (e.g. DVC)."""
     table = Table(title=title, title_justify="left")
     table.add_column("measurement")
     table.add_column("unit")
     table.add_column("Shipyard", justify="right")
-    table.add_column("MLflow", justify="right")
-    table.add_column("Shipyard vs MLflow", justify="right")
+    table.add_column(other, justify="right")
+    table.add_column(f"Shipyard vs {other}", justify="right")
     for row in rows:
         ratio = row.ratio
         target = TARGETS.get(row.id)
@@ -94,11 +103,18 @@ def print_table(console: Console, rows: list[Row], title: str) -> None:
     )
     for row in rows:
         console.print(
-            f"[dim]- {row.label}: Shipyard {row.shipyard_how}; MLflow {row.mlflow_how}[/]"
+            f"[dim]- {row.label}: Shipyard {row.shipyard_how}; {other} {row.mlflow_how}[/]"
         )
 
 
-def write_json(path: Path, meta: dict[str, Any], rows: list[Row], notes: list[str]) -> None:
+def write_json(
+    path: Path, meta: dict[str, Any], rows: list[Row], notes: list[str], other: str = "mlflow"
+) -> None:
+    """Save the rows; ``other`` renames the ``mlflow`` fields (``dvc``, ``dvc_median``...)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    document = {"meta": meta, "results": [row.to_json() for row in rows], "notes": notes}
+    results = [
+        {key.replace("mlflow", other, 1): value for key, value in row.to_json().items()}
+        for row in rows
+    ]
+    document = {"meta": meta, "results": results, "notes": notes}
     path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")

@@ -1,7 +1,8 @@
-"""``make bench``: Shipyard against MLflow, side by side, in one run.
+"""``make bench``: Shipyard against MLflow (tracking) and DVC (data), side by side, in one run.
 
-    python -m benchmarks.run            # full sizes (about 20-30 minutes on 2 cores)
-    python -m benchmarks.run --quick    # a smoke run (a few minutes)
+    python -m benchmarks.run                  # both suites, full sizes
+    python -m benchmarks.run --quick          # a smoke run (a few minutes)
+    python -m benchmarks.run --suite data     # only Shipyard vs DVC
 
 Each tool runs its own server (SQLite backend, one worker, a free loopback
 port) and is driven by its own Python client in a fresh process. See
@@ -25,12 +26,13 @@ from typing import Any
 
 from rich.console import Console
 
-from benchmarks import drivers
+from benchmarks import data_bench, drivers
 from benchmarks.environment import WORK, ensure_mlflow, mlflow_executable
 from benchmarks.report import Row, print_table, write_json
 from benchmarks.servers import free_port, serve
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
+DATA_RESULTS = RESULTS.with_name("data-latest.json")
 
 
 @dataclass(frozen=True)
@@ -261,6 +263,20 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
     parser.add_argument(
+        "--suite",
+        choices=("all", "tracking", "data"),
+        default="all",
+        help="tracking (vs MLflow), data (vs DVC), or both (default)",
+    )
+    parser.add_argument("--data-big-mib", type=int, help="size of case (a) in MiB")
+    parser.add_argument("--data-big-files", type=int, help="files of case (a)")
+    parser.add_argument("--data-small-files", type=int, help="files of case (b)")
+    parser.add_argument(
+        "--no-data-server", action="store_true", help="skip the data runs through a server"
+    )
+    parser.add_argument("--dvc", default="dvc", help="pip requirement for DVC's venv")
+    parser.add_argument("--data-output", type=Path, default=DATA_RESULTS)
+    parser.add_argument(
         "--only",
         action="append",
         choices=("ingest", "search", "history"),
@@ -292,6 +308,66 @@ def _sizes(args: argparse.Namespace) -> Sizes:
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
     console = Console()
+    command = "python -m benchmarks.run " + " ".join(argv if argv is not None else sys.argv[1:])
+    if args.suite in ("all", "tracking"):
+        _tracking(args, console, command.strip())
+    if args.suite in ("all", "data"):
+        _data(args, console, command.strip())
+    return 0
+
+
+def _machine() -> dict[str, Any]:
+    return {
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpu_count": os.cpu_count(),
+    }
+
+
+def _data(args: argparse.Namespace, console: Console, command: str) -> None:
+    sizes = data_bench.DATA_QUICK if args.quick else data_bench.DATA_FULL
+    if args.data_big_mib:
+        sizes = replace(sizes, big_bytes=args.data_big_mib * data_bench.MIB)
+    if args.data_big_files:
+        sizes = replace(sizes, big_files=args.data_big_files)
+    if args.data_small_files:
+        sizes = replace(sizes, small_files=args.data_small_files)
+    dvc_version = data_bench.ensure_dvc(console, args.dvc)
+    shipyard_version = drivers.shipyard("version", {})["version"]
+    work = WORK / f"data-{dt.datetime.now():%Y%m%d-%H%M%S}"
+    work.mkdir(parents=True)
+    console.rule(f"Shipyard {shipyard_version} vs DVC {dvc_version}: data versioning")
+    bench = data_bench.DataBench(sizes, work, console, server=not args.no_data_server)
+    started = time.perf_counter()
+    try:
+        bench.run()
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+    elapsed = time.perf_counter() - started
+    meta: dict[str, Any] = {
+        **_machine(),
+        "command": command,
+        "quick": args.quick,
+        "shipyard_version": shipyard_version,
+        **data_bench.meta_of(sizes, dvc_version, bench.hashing),
+        "elapsed_s": round(elapsed, 1),
+        "timing": "one repetition per step; wall time of each command line, process start "
+        "included, for both tools; page cache warm",
+    }
+    title = (
+        f"Shipyard {shipyard_version} vs DVC {dvc_version}, local store vs local remote "
+        f"({os.cpu_count()} cores, {elapsed / 60:.1f} min)"
+    )
+    print_table(console, bench.rows, title, other="DVC")
+    for note in bench.notes:
+        console.print(f"[red]note:[/] {note}")
+    write_json(args.data_output, meta, bench.rows, bench.notes, other="dvc")
+    console.print(f"Results written to {args.data_output}")
+
+
+def _tracking(args: argparse.Namespace, console: Console, command: str) -> None:
     sizes = _sizes(args)
     parts = args.only or ["ingest", "search", "history"]
     mlflow_version = ensure_mlflow(console, args.mlflow)
@@ -313,17 +389,13 @@ def main(argv: list[str] | None = None) -> int:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
     elapsed = time.perf_counter() - started
-    command = "python -m benchmarks.run " + " ".join(argv if argv is not None else sys.argv[1:])
     meta: dict[str, Any] = {
-        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "command": command.strip(),
+        **_machine(),
+        "command": command,
         "quick": args.quick,
         "sizes": asdict(sizes),
         "shipyard_version": shipyard_version,
         "mlflow_version": mlflow_version,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "cpu_count": os.cpu_count(),
         "elapsed_s": round(elapsed, 1),
     }
     title = (
@@ -335,7 +407,6 @@ def main(argv: list[str] | None = None) -> int:
         console.print(f"[red]note:[/] {note}")
     write_json(args.output, meta, bench.rows, bench.notes)
     console.print(f"Results written to {args.output}")
-    return 0
 
 
 if __name__ == "__main__":

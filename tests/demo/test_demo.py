@@ -93,6 +93,60 @@ def test_demo_stores_every_trial_with_its_record(store_of_demo: str) -> None:
     assert (predicted == digits.target[:50]).mean() > 0.8
 
 
+def test_demo_versions_the_splits_with_profiles(store_of_demo: str) -> None:
+    expected = {"digits-train": 450, "digits-test": 150}  # the quick demo's 600 images
+    for name, rows in expected.items():
+        (version,) = sy.data.versions(name)
+        assert version.version == 1
+        assert version.file_count == 1
+        assert version.profile is not None
+        table = version.profile["files"]["table.parquet"]
+        assert table["row_count"] == rows
+        assert set(table["columns"]) == {*(f"pixel_{i}" for i in range(64)), "target"}
+        assert table["columns"]["pixel_0"]["kind"] == "float"
+        assert table["columns"]["target"]["kind"] == "integer"
+        frame = sy.data.load_table(version)
+        assert len(frame) == rows
+        assert sorted(frame["target"].unique()) == list(range(10))
+        assert frame[[f"pixel_{i}" for i in range(64)]].to_numpy().max() <= 1.0
+    assert "digits-train@1" in store_of_demo and "digits-test@1" in store_of_demo
+
+
+def test_every_trial_records_its_data_versions(store_of_demo: str) -> None:
+    trials = sy.search_runs(filter="tags.`demo.role` = 'trial'", experiments=["digits"])
+    store = sy.Client().store
+    for run_id in trials["run_id"]:
+        inputs = {(i.dataset, i.version) for i in store.get_run_inputs(str(run_id))}
+        assert inputs == {("digits-train", 1), ("digits-test", 1)}
+    used = set(store.get_dataset_version_runs("digits-train", 1))
+    assert used == {str(run_id) for run_id in trials["run_id"]}
+
+
+def test_a_second_demo_reuses_the_dataset_versions(
+    demo_run: tuple[Path, str], store_of_demo: str
+) -> None:
+    folder, _ = demo_run
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SHIPYARD_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "shipyard", "demo", "--quick", "--experiment", "again"],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "unchanged: reused" in done.stdout
+    assert [v.version for v in sy.data.versions("digits-train")] == [1]
+    assert [v.version for v in sy.data.versions("digits-test")] == [1]
+    again = sy.search_runs(filter="tags.`demo.role` = 'trial'", experiments=["again"])
+    store = sy.Client().store
+    for run_id in again["run_id"]:
+        inputs = {(i.dataset, i.version) for i in store.get_run_inputs(str(run_id))}
+        assert inputs == {("digits-train", 1), ("digits-test", 1)}
+
+
 def test_forest_history_follows_the_trees(store_of_demo: str) -> None:
     forest = sy.search_runs(
         filter="params.model = 'random_forest' and tags.`demo.role` = 'trial'",

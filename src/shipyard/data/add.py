@@ -202,11 +202,12 @@ def profile_tables(found: ScanResult) -> dict[str, Any] | None:
     Uses ``shipyard.data.profile.profile_file(path) -> dict | None`` when that
     module is installed; a table that cannot be profiled is logged and left out.
     """
-    if importlib.util.find_spec(_PROFILE_MODULE) is None:
+    tables = [e.path for e in found.manifest if e.path.lower().endswith(TABLE_SUFFIXES)]
+    # Without tables, skip the import: the profiler loads pyarrow, a second or more.
+    if not tables or importlib.util.find_spec(_PROFILE_MODULE) is None:
         return None
     profiler = importlib.import_module(_PROFILE_MODULE)
     profile_file = profiler.profile_file
-    tables = [e.path for e in found.manifest if e.path.lower().endswith(TABLE_SUFFIXES)]
     profiles: dict[str, Any] = {}
     for rel in tables[:MAX_PROFILED_FILES]:
         try:

@@ -15,6 +15,8 @@ from rich.panel import Panel
 from rich.table import Table
 
 import shipyard as sy
+from shipyard.demo import lineage
+from shipyard.demo.data import TEST_DATASET, TRAIN_DATASET
 from shipyard.demo.train import MODEL_PATH
 from shipyard.errors import NotFoundError
 
@@ -51,9 +53,14 @@ def print_leaderboard(console: Console, experiment: str, frame: Any, shown: int)
     table.add_column("test F1", justify="right")
     table.add_column("CV acc", justify="right")
     table.add_column("fit (s)", justify="right")
+    table.add_column("data")
     table.add_column("run id")
+    client = sy.Client()
+    tested_on: set[str] = set()
     for rank, record in enumerate(frame.head(shown).to_dict("records"), start=1):
         style = "bold green" if rank == 1 else None
+        inputs = lineage.run_inputs(client, str(record["run_id"]))
+        tested_on.add(lineage.versions_of(inputs, TEST_DATASET))
         table.add_row(
             str(rank),
             str(record.get("params.model", "")),
@@ -62,10 +69,15 @@ def print_leaderboard(console: Console, experiment: str, frame: Any, shown: int)
             _number(record.get("metrics.test_f1_macro"), 4),
             _cv(record.get("metrics.cv_accuracy_mean"), record.get("metrics.cv_accuracy_std")),
             _number(record.get("metrics.fit_time_s"), 2),
+            lineage.versions_of(inputs, TRAIN_DATASET),
             str(record["run_id"])[:8],
             style=style,
         )
     console.print(table)
+    console.print(
+        f"[dim]data = the training set version each run recorded; "
+        f"tested on {', '.join(sorted(tested_on))}[/]"
+    )
     if len(frame) > shown:
         console.print(f"[dim]... and {len(frame) - shown} more trials[/]")
 
@@ -141,9 +153,12 @@ def print_best_run(console: Console, run_id: str) -> sy.Run:
     entry = tags.get(TAG_PREFIX + "source.command")
     if entry:
         summary.add_row("command", entry)
+    client = sy.Client()
+    inputs = lineage.run_inputs(client, run.id)
     summary.add_row(
         "data",
-        f"{run.params.get('data.name', '?')} (digest {run.params.get('data.digest', '?')[:16]})",
+        f"trained on {lineage.versions_of(inputs, TRAIN_DATASET)}, tested on "
+        f"{lineage.versions_of(inputs, TEST_DATASET)} (from {run.params.get('data.name', '?')})",
     )
 
     params = Table(title="params", title_justify="left", show_header=False)
@@ -176,7 +191,9 @@ def print_best_run(console: Console, run_id: str) -> sy.Run:
 
     console.print(
         Panel(
-            Group(summary, params, scores, environment, files),
+            Group(
+                summary, lineage.lineage_table(client, run.id), params, scores, environment, files
+            ),
             title="[bold]Which model was best?[/]",
             border_style="green",
         )
@@ -185,4 +202,9 @@ def print_best_run(console: Console, run_id: str) -> sy.Run:
     console.print(
         f"Get the model:          [bold]shipyard artifacts get {run.id[:12]} {MODEL_PATH}[/]"
     )
+    for found in inputs:
+        role = f"Get its {lineage.ROLES.get(found.dataset, 'input')} data:"
+        console.print(
+            f"{role:<24}[bold]shipyard data get {lineage.label(found)} {found.dataset}[/]"
+        )
     return run

@@ -44,12 +44,21 @@ class DemoConfig:
 
 def train_all(config: DemoConfig, console: Console) -> list[TrialResult]:
     """Run the whole sweep; returns one result per trial in the order they ran."""
-    data = digits.load(seed=config.seed, max_samples=config.max_samples)
+    loaded = digits.load(seed=config.seed, max_samples=config.max_samples)
     console.print(
-        f"[bold]Data[/]: {digits.DATASET_NAME}, {data.n_samples} images of "
-        f"{data.n_features} pixels, {len(data.y_test)} held out for testing "
-        f"(digest {data.digest[:12]})"
+        f"[bold]Data[/]: {digits.DATASET_NAME}, {loaded.n_samples} images of "
+        f"{loaded.n_features} pixels, {len(loaded.y_test)} held out for testing "
+        f"(digest {loaded.digest[:12]})"
     )
+    train_set, test_set = digits.version_splits(loaded)
+    for split in (train_set, test_set):
+        state = "new version" if split.created else "unchanged: reused"
+        console.print(
+            f"  versioned as [bold]{split.label}[/] ({split.version.uri}, {state}, "
+            f"{split.version.total_size:,} B)"
+        )
+    # The models see what the store gives back: the versions the runs record.
+    data = digits.from_store(loaded, train_set.version, test_set.version)
     sy.set_experiment(config.experiment)
     plan = families(config.quick)
     total = sum(len(family.settings) for family in plan)
@@ -77,6 +86,8 @@ def train_all(config: DemoConfig, console: Console) -> list[TrialResult]:
                         tags={"demo.role": "trial"},
                         parent=parent,
                     ) as run:
+                        run.use_dataset(train_set.version)
+                        run.use_dataset(test_set.version)
                         result = run_trial(
                             run, family, settings, data, config.cv_folds, Path(scratch)
                         )
