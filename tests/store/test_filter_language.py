@@ -22,7 +22,7 @@ from shipyard.store.filter_language import (
     parse_order_by,
     to_filter_string,
 )
-from shipyard.validation import validate_key
+from shipyard.validation import INT64_MAX, validate_key
 
 M, P, T, A = Entity.METRIC, Entity.PARAM, Entity.TAG, Entity.ATTRIBUTE
 
@@ -287,11 +287,12 @@ def _comparisons(entity: Entity, key: st.SearchStrategy[str], value: st.SearchSt
 statuses = st.sampled_from([status.value for status in RunStatus])
 stages = st.sampled_from([stage.value for stage in LifecycleStage])
 string_attributes = [k for k, numeric in ATTRIBUTES.items() if not numeric]
+times = st.sampled_from(["start_time", "end_time"])
 comparisons = st.one_of(
     _comparisons(M, keys, floats, number_ops),
     _comparisons(P, keys, texts, string_ops),
     _comparisons(T, keys, texts, string_ops),
-    _comparisons(A, st.sampled_from(["start_time", "end_time"]), st.integers(), number_ops),
+    _comparisons(A, times, st.integers(-INT64_MAX, INT64_MAX), number_ops),
     _comparisons(A, st.just("status"), statuses, st.sampled_from([Op.EQ, Op.NE])),
     _comparisons(A, st.just("lifecycle_stage"), stages, st.sampled_from([Op.EQ, Op.NE])),
     _comparisons(

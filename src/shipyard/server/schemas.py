@@ -10,7 +10,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StrictInt, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    Field,
+    StrictInt,
+    TypeAdapter,
+    ValidatorFunctionWrapHandler,
+    WithJsonSchema,
+    WrapValidator,
+    model_validator,
+)
 from pydantic import StrictStr as _StrictStr
 
 from shipyard.entities import LifecycleStage, RunStatus, ViewType
@@ -67,6 +78,7 @@ __all__ = [
     "LogArtifactsBody",
     "LogBatchBody",
     "MetricBody",
+    "MetricColumns",
     "MetricHistory",
     "MetricIn",
     "RenameExperimentBody",
@@ -137,13 +149,73 @@ class MetricIn(BaseModel):
     )
 
 
+# Checked by MetricColumns' validator in one pass over the column, not item by item.
+_ColumnValue = Annotated[Any, WithJsonSchema(_VALUE_SCHEMA)]
+
+
+class MetricColumns(BaseModel):
+    """Metric points by column: point ``i`` is ``keys[i]``, ``values[i]``, ``steps[i]``,
+    ``timestamps[i]``. A third of the bytes of a list of points, and validated as
+    four lists rather than one object per point."""
+
+    keys: list[_StrictStr] = Field(max_length=MAX_BATCH_METRICS)
+    values: list[_ColumnValue] = Field(max_length=MAX_BATCH_METRICS)
+    steps: list[StrictInt] | None = Field(
+        default=None, max_length=MAX_BATCH_METRICS, description="0 for every point if unset"
+    )
+    timestamps: list[StrictInt] | None = Field(
+        default=None,
+        max_length=MAX_BATCH_METRICS,
+        description="ms since the epoch; now for every point if unset",
+    )
+
+    @model_validator(mode="after")
+    def _check_columns(self) -> MetricColumns:
+        count = len(self.keys)
+        for name in ("values", "steps", "timestamps"):
+            column = getattr(self, name)
+            if column is not None and len(column) != count:
+                raise ValueError(
+                    f"{name} has {len(column)} items but keys has {count}: "
+                    "every column needs one item per point"
+                )
+        if set(map(type, self.values)) != {float}:
+            self.values = [_column_value(value, index) for index, value in enumerate(self.values)]
+        return self
+
+
+def _column_value(value: Any, index: int) -> float:
+    try:
+        return _metric_value(value)
+    except ValueError as exc:
+        raise ValueError(f"values[{index}] {exc}, got {str(value)[:50]!r}") from None
+
+
 class KeyValue(BaseModel):
     key: StrictStr
     value: StrictStr
 
 
+def _metrics_form(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    # An object is the columnar form and anything else the list form: each is
+    # validated alone, so an error names the field without a union's branch names.
+    if isinstance(value, dict):
+        return _COLUMNS.validate_python(value)
+    return _POINTS.validate_python(value)
+
+
+_COLUMNS = TypeAdapter(MetricColumns)
+_POINTS = TypeAdapter(Annotated[list[MetricIn], Field(max_length=MAX_BATCH_METRICS)])
+
+
 class LogBatchBody(BaseModel):
-    metrics: list[MetricIn] = Field(default_factory=list, max_length=MAX_BATCH_METRICS)
+    metrics: Annotated[
+        Annotated[list[MetricIn], Field(max_length=MAX_BATCH_METRICS)] | MetricColumns,
+        WrapValidator(_metrics_form),
+    ] = Field(
+        default_factory=list,
+        description="A list of points, or the same points by column (faster to send and store)",
+    )
     params: list[KeyValue] = Field(default_factory=list, max_length=MAX_BATCH_PARAMS)
     tags: list[KeyValue] = Field(default_factory=list, max_length=MAX_BATCH_TAGS)
 

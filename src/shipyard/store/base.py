@@ -23,6 +23,7 @@ from shipyard.entities import (
     Tag,
     ViewType,
 )
+from shipyard.errors import InvalidInputError
 from shipyard.store.datasets_base import DatasetStore
 
 DEFAULT_PAGE_SIZE = 100
@@ -122,6 +123,28 @@ class Store(DatasetStore, abc.ABC):
         naming both values, and nothing of the batch is stored. A batch whose
         ``idempotency_key`` was already applied is ignored, so a retry stores once.
         """
+
+    def log_metric_columns(
+        self,
+        run_id: str,
+        keys: Sequence[str],
+        values: Sequence[float],
+        steps: Sequence[int],
+        timestamps: Sequence[int],
+        idempotency_key: str | None = None,
+    ) -> None:
+        """``log_batch`` of the metric points ``zip(keys, values, steps, timestamps)``.
+
+        The four sequences must have one length. Stores override this to skip
+        building a :class:`Metric` per point, which costs more than storing it.
+        """
+        if not len(keys) == len(values) == len(steps) == len(timestamps):
+            raise InvalidInputError(
+                "metric keys, values, steps and timestamps must have one length, got "
+                f"{len(keys)}, {len(values)}, {len(steps)} and {len(timestamps)}"
+            )
+        metrics = list(map(Metric, keys, values, steps, timestamps))
+        self.log_batch(run_id, metrics=metrics, idempotency_key=idempotency_key)
 
     @abc.abstractmethod
     def delete_tag(self, run_id: str, key: str) -> None: ...

@@ -9,9 +9,11 @@ from fastapi.responses import JSONResponse
 
 from shipyard.entities import Metric, Param, Tag, now_ms
 from shipyard.server.deps import ERRORS, NO_CONTENT, CacheDep, IdempotencyKey, StoreDep
+from shipyard.server.fastjson import FastJsonRoute
 from shipyard.server.schemas import (
     CreateRunBody,
     LogBatchBody,
+    MetricColumns,
     MetricHistory,
     RunBody,
     RunPage,
@@ -22,7 +24,10 @@ from shipyard.store.rest.codec import history_to_json, page_to_json, run_to_json
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/api/v1/runs", tags=["runs"], responses=ERRORS)
+# Metric batches are the largest bodies: FastJsonRoute parses them faster.
+router = APIRouter(
+    prefix="/api/v1/runs", tags=["runs"], responses=ERRORS, route_class=FastJsonRoute
+)
 
 
 @router.post("", status_code=201, response_model=RunBody, summary="Start a run")
@@ -98,15 +103,26 @@ def log_batch(
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     now = now_ms()
-    store.log_batch(
-        run_id,
-        metrics=[
+    params = [Param(p.key, p.value) for p in body.params]
+    tags = [Tag(t.key, t.value) for t in body.tags]
+    columns = body.metrics
+    if isinstance(columns, MetricColumns):
+        count = len(columns.keys)
+        steps = [0] * count if columns.steps is None else columns.steps
+        timestamps = [now] * count if columns.timestamps is None else columns.timestamps
+        if not params and not tags:
+            store.log_metric_columns(
+                run_id, columns.keys, columns.values, steps, timestamps, idempotency_key
+            )
+            return Response(status_code=NO_CONTENT)
+        metrics = list(map(Metric, columns.keys, columns.values, steps, timestamps))
+    else:
+        metrics = [
             Metric(m.key, m.value, m.step, now if m.timestamp is None else m.timestamp)
-            for m in body.metrics
-        ],
-        params=[Param(p.key, p.value) for p in body.params],
-        tags=[Tag(t.key, t.value) for t in body.tags],
-        idempotency_key=idempotency_key,
+            for m in columns
+        ]
+    store.log_batch(
+        run_id, metrics=metrics, params=params, tags=tags, idempotency_key=idempotency_key
     )
     return Response(status_code=NO_CONTENT)
 

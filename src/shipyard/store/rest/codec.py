@@ -7,7 +7,7 @@ JSON has no NaN or infinity, so non-finite metric values travel as the strings
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from shipyard.entities import (
@@ -36,6 +36,7 @@ __all__ = [
     "dataset_version_to_json",
     "decode_float",
     "encode_float",
+    "encode_floats",
     "experiment_from_json",
     "experiment_to_json",
     "history_from_json",
@@ -59,6 +60,13 @@ def encode_float(value: float) -> float | str:
     if math.isnan(value):
         return "NaN"
     return "Infinity" if value > 0 else "-Infinity"
+
+
+def encode_floats(values: Sequence[float]) -> Sequence[float | str]:
+    """The JSON form of many floats; when all are finite (their sum is), the values as given."""
+    if math.isfinite(sum(values)):
+        return values
+    return [encode_float(value) for value in values]
 
 
 def decode_float(value: object) -> float:

@@ -24,7 +24,7 @@ from shipyard.store.base import DEFAULT_PAGE_SIZE, Store
 from shipyard.store.rest.codec import (
     artifact_from_json,
     artifact_to_json,
-    encode_float,
+    encode_floats,
     experiment_from_json,
     history_from_json,
     run_from_json,
@@ -63,6 +63,28 @@ def _run(run_id: str) -> str:
 def _wire(value: object) -> object:
     """An enum's value; anything else as given, for the server to accept or refuse."""
     return value.value if isinstance(value, enum.Enum) else value
+
+
+def _columns(
+    keys: Sequence[str], values: Sequence[float], steps: Sequence[int], timestamps: Sequence[int]
+) -> dict[str, Any]:
+    """The columnar wire form of metric points; the server checks all but the values."""
+    if not len(keys) == len(values) == len(steps) == len(timestamps):
+        raise InvalidInputError(
+            "metric keys, values, steps and timestamps must have one length, got "
+            f"{len(keys)}, {len(values)}, {len(steps)} and {len(timestamps)}"
+        )
+    if set(map(type, values)) != {float}:
+        # A string would pass for "NaN" on the wire: refuse it here, as SqlStore does.
+        values = [
+            validate_metric_value(value, key) for key, value in zip(keys, values, strict=True)
+        ]
+    return {
+        "keys": keys,
+        "values": encode_floats(values),
+        "steps": steps,
+        "timestamps": timestamps,
+    }
 
 
 def _new_key() -> dict[str, str]:
@@ -196,20 +218,34 @@ class RestStore(RestDatasetStore, Store):
         tags: Sequence[Tag] = (),
         idempotency_key: str | None = None,
     ) -> None:
-        body = {
-            "metrics": [
-                {
-                    "key": m.key,
-                    # A string would pass for "NaN" on the wire: refuse it here, as SqlStore does.
-                    "value": encode_float(validate_metric_value(m.value, m.key)),
-                    "step": m.step,
-                    "timestamp": m.timestamp,
-                }
-                for m in metrics
-            ],
+        metrics = list(metrics)
+        body: dict[str, Any] = {
+            "metrics": _columns(
+                [m.key for m in metrics],
+                [m.value for m in metrics],
+                [m.step for m in metrics],
+                [m.timestamp for m in metrics],
+            )
+            if metrics
+            else [],
             "params": [{"key": p.key, "value": p.value} for p in params],
             "tags": [{"key": t.key, "value": t.value} for t in tags],
         }
+        self._log_batch(run_id, body, idempotency_key)
+
+    def log_metric_columns(
+        self,
+        run_id: str,
+        keys: Sequence[str],
+        values: Sequence[float],
+        steps: Sequence[int],
+        timestamps: Sequence[int],
+        idempotency_key: str | None = None,
+    ) -> None:
+        body = {"metrics": _columns(keys, values, steps, timestamps)}
+        self._log_batch(run_id, body, idempotency_key)
+
+    def _log_batch(self, run_id: str, body: dict[str, Any], idempotency_key: str | None) -> None:
         key = idempotency_key or uuid.uuid4().hex
         self._call(
             "POST",

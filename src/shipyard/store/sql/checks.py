@@ -7,7 +7,7 @@ import binascii
 import json
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from shipyard.entities import ArtifactEntry, Metric, Param, RunStatus, Tag, ViewType
 from shipyard.errors import ConflictError, InvalidInputError
@@ -90,28 +90,78 @@ def _sequence(items: object, what: str, limit: int) -> Sequence[Any]:
     return items
 
 
-# A validated metric point: (key, value, step, timestamp).
-Point = tuple[str, float, int, int]
+class MetricColumns(NamedTuple):
+    """Validated metric points by column; the lists have one length."""
+
+    keys: list[str]
+    values: list[float]
+    steps: list[int]
+    timestamps: list[int]
 
 
-def check_metrics(items: object) -> list[Point]:
-    """Validated points; the common types take a fast path (batches hold thousands)."""
-    checked: list[Point] = []
-    keys: set[str] = set()
-    for metric in _sequence(items, "metrics", MAX_BATCH_METRICS):
-        if not isinstance(metric, Metric):
-            raise InvalidInputError(f"expected a Metric, got {metric!r}")
-        key, value, step, timestamp = metric.key, metric.value, metric.step, metric.timestamp
-        if key not in keys:
-            keys.add(validate_key(key, "metric key"))
-        if type(value) is not float:
-            value = validate_metric_value(value, key)
-        if type(step) is not int or not -INT64_MAX <= step <= INT64_MAX:
-            step = validate_step(step)
-        if type(timestamp) is not int or not 0 <= timestamp <= INT64_MAX:
-            timestamp = validate_timestamp(timestamp)
-        checked.append((key, value, step, timestamp))
-    return checked
+def check_metrics(items: object) -> MetricColumns:
+    """Validated points of a sequence of :class:`Metric`, as columns."""
+    metrics = _sequence(items, "metrics", MAX_BATCH_METRICS)
+    if any(type(metric) is not Metric for metric in metrics):
+        for metric in metrics:
+            if not isinstance(metric, Metric):
+                raise InvalidInputError(f"expected a Metric, got {metric!r}")
+    return check_metric_columns(
+        [m.key for m in metrics],
+        [m.value for m in metrics],
+        [m.step for m in metrics],
+        [m.timestamp for m in metrics],
+    )
+
+
+def check_metric_columns(
+    keys: object, values: object, steps: object, timestamps: object
+) -> MetricColumns:
+    """Validated columns of metric points.
+
+    Batches hold thousands of points, so each column is checked in one pass of
+    C-level builtins (``set``, ``map``, ``min``, ``max``); a column that fails
+    that pass is checked point by point to name the culprit, or to convert it
+    (an int or numpy value to float).
+    """
+    columns = [
+        list(_sequence(column, name, MAX_BATCH_METRICS))
+        for column, name in (
+            (keys, "metric keys"),
+            (values, "metric values"),
+            (steps, "metric steps"),
+            (timestamps, "metric timestamps"),
+        )
+    ]
+    key_list, value_list, step_list, timestamp_list = columns
+    if len({len(column) for column in columns}) > 1:
+        raise InvalidInputError(
+            "metric keys, values, steps and timestamps must have one length, got "
+            + ", ".join(str(len(column)) for column in columns)
+        )
+    if not key_list:
+        return MetricColumns([], [], [], [])
+    if set(map(type, key_list)) == {str}:
+        for key in set(key_list):
+            validate_key(key, "metric key")
+    else:
+        for key in key_list:
+            validate_key(key, "metric key")
+    if set(map(type, value_list)) != {float}:
+        value_list = [
+            value if type(value) is float else validate_metric_value(value, key)
+            for key, value in zip(key_list, value_list, strict=True)
+        ]
+    if not _int_column(step_list, -INT64_MAX):
+        step_list = [validate_step(step) for step in step_list]
+    if not _int_column(timestamp_list, 0):
+        timestamp_list = [validate_timestamp(timestamp) for timestamp in timestamp_list]
+    return MetricColumns(key_list, value_list, step_list, timestamp_list)
+
+
+def _int_column(column: list[Any], low: int) -> bool:
+    """Whether every item is an int (not a bool) from ``low`` to INT64_MAX."""
+    return set(map(type, column)) == {int} and min(column) >= low and max(column) <= INT64_MAX
 
 
 def check_params(items: object) -> dict[str, str]:

@@ -364,8 +364,34 @@ class SqlStore(SqlDatasetStore, Store):
         param_values = checks.check_params(params)
         tag_values = checks.check_batch_tags(tags)
         key = checks.check_idempotency_key(idempotency_key)
+        self._store_batch(run_id, points, param_values, tag_values, key)
+
+    def log_metric_columns(
+        self,
+        run_id: str,
+        keys: Sequence[str],
+        values: Sequence[float],
+        steps: Sequence[int],
+        timestamps: Sequence[int],
+        idempotency_key: str | None = None,
+    ) -> None:
+        checks.check_id(run_id, "run id")
+        points = checks.check_metric_columns(keys, values, steps, timestamps)
+        key = checks.check_idempotency_key(idempotency_key)
+        self._store_batch(run_id, points, {}, {}, key)
+
+    def _store_batch(
+        self,
+        run_id: str,
+        points: checks.MetricColumns,
+        param_values: dict[str, str],
+        tag_values: dict[str, str],
+        idempotency_key: str | None,
+    ) -> None:
         with self._write() as conn:
-            if key is not None and not writes.claim_idempotency_key(conn, key):
+            if idempotency_key is not None and not writes.claim_idempotency_key(
+                conn, idempotency_key
+            ):
                 return  # this batch was stored already
             self._run_row(conn, run_id, active=True)
             if param_values:
@@ -375,7 +401,7 @@ class SqlStore(SqlDatasetStore, Store):
                 t.tags,
                 [{"run_id": run_id, "key": k, "value": v} for k, v in tag_values.items()],
             )
-            if points:
+            if points.keys:
                 writes.insert_metrics(conn, run_id, points)
 
     def delete_tag(self, run_id: str, key: str) -> None:
