@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from shipyard.entities import Metric, Param, Tag, now_ms
 from shipyard.server.deps import ERRORS, NO_CONTENT, CacheDep, IdempotencyKey, StoreDep
-from shipyard.server.fastjson import FastJsonRoute
+from shipyard.server.fastjson import FastJsonResponse, FastJsonRoute
 from shipyard.server.schemas import (
     CreateRunBody,
     LogBatchBody,
@@ -65,12 +65,12 @@ def search_runs(body: SearchRunsBody, store: StoreDep) -> Response:
         max_results=body.max_results,
         page_token=body.page_token,
     )
-    return JSONResponse(page_to_json(page, "runs", run_to_json))
+    return FastJsonResponse(page_to_json(page, "runs", run_to_json))
 
 
 @router.get("/{run_id}", response_model=RunBody, summary="Get a run with its latest metrics")
 def get_run(run_id: str, store: StoreDep) -> Response:
-    return JSONResponse(run_to_json(store.get_run(run_id)))
+    return FastJsonResponse(run_to_json(store.get_run(run_id)))
 
 
 @router.patch("/{run_id}", response_model=RunBody, summary="Change a run's status, end or name")
@@ -145,4 +145,4 @@ def get_metric_history(
     max_points: Annotated[int | None, Query(ge=1)] = None,
 ) -> Response:
     points = store.get_metric_history(run_id, key, max_points=max_points)
-    return JSONResponse(history_to_json(key, points))
+    return FastJsonResponse(history_to_json(key, points))

@@ -30,7 +30,8 @@ def _key_values(
     found: dict[str, dict[str, str]] = {owner_id: {} for owner_id in ids}
     for chunk in _chunks(ids):
         query = sa.select(owner, table.c.key, table.c.value).where(owner.in_(chunk))
-        for owner_id, key, value in conn.execute(query):
+        # .all() fetches in one call; iterating the result fetches row by row.
+        for owner_id, key, value in conn.execute(query).all():
             found[owner_id][key] = value
     return found
 
@@ -58,7 +59,7 @@ def _latest_metrics(conn: sa.Connection, ids: Sequence[str]) -> dict[str, dict[s
         query = sa.select(
             lm.c.run_id, lm.c.key, lm.c.value, lm.c.is_nan, lm.c.step, lm.c.timestamp
         ).where(lm.c.run_id.in_(chunk))
-        for run_id, key, value, is_nan, step, timestamp in conn.execute(query):
+        for run_id, key, value, is_nan, step, timestamp in conn.execute(query).all():
             found[run_id][key] = Metric(key, math.nan if is_nan else value, step, timestamp)
     return found
 
