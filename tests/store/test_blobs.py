@@ -305,3 +305,52 @@ def test_hashing_helpers_agree(tmp_path: Path) -> None:
     # The BLAKE3 test vector of the empty input.
     assert hash_bytes(b"") == "af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262"
     assert validate_digest(expected) == expected
+
+
+def _stat_key(path: Path) -> tuple[int, int]:
+    st = os.stat(path)
+    return st.st_size, st.st_mtime_ns
+
+
+def test_put_path_copies_a_known_file_read_only(tmp_path: Path) -> None:
+    store = FsspecBlobStore(str(tmp_path / "store"))
+    source = tmp_path / "a.bin"
+    source.write_bytes(b"known content" * 100)
+    digest, size = hash_file(source)
+    assert store.put_path(str(source), digest, size, _stat_key(source)) is True
+    assert b"".join(store.open(digest)) == source.read_bytes()
+    stored = store.local_path(digest)
+    assert stored is not None and os.stat(stored).st_mode & 0o777 == 0o444
+    assert store.put_path(str(source), digest, size, _stat_key(source)) is False
+    assert list((tmp_path / "store" / "tmp").iterdir()) == []
+
+
+def test_put_path_hashes_a_file_changed_since_it_was_hashed(tmp_path: Path) -> None:
+    store = FsspecBlobStore(str(tmp_path / "store"))
+    source = tmp_path / "a.bin"
+    source.write_bytes(b"first")
+    digest, size = hash_file(source)
+    key = _stat_key(source)
+    source.write_bytes(b"other")  # same size; the mtime moves on
+    os.utime(source, ns=(key[1] + 1_000_000, key[1] + 1_000_000))
+    with pytest.raises(DataCorruptionError):
+        store.put_path(str(source), digest, size, key)
+    assert not store.exists(digest)
+    # Changed back to the hashed content: the fallback hashes and stores it.
+    source.write_bytes(b"first")
+    assert store.put_path(str(source), digest, size, _stat_key(source)) is True
+    assert b"".join(store.open(digest)) == b"first"
+
+
+def test_put_path_without_a_stat_or_off_a_local_folder_verifies(tmp_path: Path) -> None:
+    source = tmp_path / "a.bin"
+    source.write_bytes(b"payload")
+    digest, size = hash_file(source)
+    wrong = hash_bytes(b"something else")
+    for store in (FsspecBlobStore(str(tmp_path / "store")), FsspecBlobStore("memory://put-path")):
+        with pytest.raises(DataCorruptionError):
+            store.put_path(str(source), wrong, size, None)
+        assert store.put_path(str(source), digest, size, _stat_key(source)) is True
+        assert b"".join(store.open(digest)) == b"payload"
+        with pytest.raises(InvalidInputError):
+            store.put_path(str(source), "not-a-digest", size)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import socket
 import threading
@@ -26,7 +27,7 @@ from shipyard.errors import (
 )
 from shipyard.server.errors import install as install_error_handlers
 from shipyard.server.ranges import ByteRange, RangeNotSatisfiable, parse_range
-from shipyard.server.routes.blobs import router
+from shipyard.server.routes.blobs import BATCH_MAX_BLOB_BYTES, BATCH_MAX_BLOBS, router
 from shipyard.store.artifacts import FsspecBlobStore
 from shipyard.store.hashing import CHUNK_SIZE, hash_bytes
 from shipyard.store.rest.blobs import RestBlobStore
@@ -416,3 +417,83 @@ def test_parse_range_edge_cases() -> None:
         parse_range("bytes=0-", 0)
     with pytest.raises(RangeNotSatisfiable):
         parse_range("bytes=-1", 0)
+
+
+def _frame(*blobs: tuple[str, bytes]) -> bytes:
+    return b"".join(
+        json.dumps({"digest": digest, "size": len(data)}).encode() + b"\n" + data
+        for digest, data in blobs
+    )
+
+
+def _batch(server: Server, body: bytes) -> httpx.Response:
+    return httpx.post(f"{server.url}/api/v1/blobs/batch", content=body)
+
+
+def test_put_many_batches_small_files_and_puts_big_ones(server: Server, tmp_path: Path) -> None:
+    items: list[tuple[str, str, int]] = []
+    contents: dict[str, bytes] = {}
+    for index, size in enumerate([0, 1, 5000, 70_000, CHUNK_SIZE + 3, 10]):
+        data = os.urandom(size)
+        path = tmp_path / f"f{index}"
+        path.write_bytes(data)
+        digest = hash_bytes(data)
+        contents[digest] = data
+        items.append((str(path), digest, size))
+    client = server.client()
+    assert client.put_many(items) == sum(size for _, _, size in items)
+    for digest, data in contents.items():
+        assert b"".join(server.local.open(digest)) == data
+    methods = [method for method, _, _ in server.faults.requests]
+    assert methods.count("POST") == 1 and methods.count("PUT") == 1
+
+
+def test_batch_with_a_corrupt_blob_in_the_middle(server: Server) -> None:
+    good, bad, after = b"first blob", b"tampered", b"after the bad one"
+    claimed = hash_bytes(b"what was hashed")
+    body = _frame((hash_bytes(good), good), (claimed, bad), (hash_bytes(after), after))
+    response = _batch(server, body)
+    assert _error(response) == (400, "INVALID_INPUT")
+    assert claimed in response.json()["error"]["message"]
+    assert not server.local.exists(claimed)
+    assert not server.local.exists(hash_bytes(after))
+
+
+def test_put_many_reports_a_changed_file_by_its_digest(server: Server, tmp_path: Path) -> None:
+    path = tmp_path / "changed"
+    path.write_bytes(b"now")
+    claimed = hash_bytes(b"then")
+    with pytest.raises(DataCorruptionError, match=claimed):
+        server.client().put_many([(str(path), claimed, 4)])
+    assert not server.local.exists(claimed)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"not json\nxx",
+        b'{"digest": "abc", "size": 1}\nx',
+        b'["a list"]\n',
+        b'{"digest": "' + b"0" * 64 + b'"}\n',
+        b'{"digest": "' + b"0" * 64 + b'", "size": -1}\n',
+        b'{"digest": "' + b"0" * 64 + b'", "size": true}\n',
+        b'{"digest": "' + b"0" * 64 + b'", "size": 10}\nshort',
+        b'{"digest": "' + b"0" * 64,
+        b"x" * 5000,
+    ],
+)
+def test_malformed_batches_are_refused(server: Server, body: bytes) -> None:
+    response = _batch(server, body)
+    assert _error(response) == (400, "INVALID_INPUT")
+    assert "blob batch" in response.json()["error"]["message"] or "digest" in response.text
+
+
+def test_oversized_batches_are_refused(server: Server) -> None:
+    empty = hash_bytes(b"")
+    too_many = _frame(*[(empty, b"")] * (BATCH_MAX_BLOBS + 1))
+    assert _error(_batch(server, too_many)) == (413, "PAYLOAD_TOO_LARGE")
+    huge = json.dumps({"digest": empty, "size": BATCH_MAX_BLOB_BYTES + 1}).encode() + b"\n"
+    assert _error(_batch(server, huge)) == (413, "PAYLOAD_TOO_LARGE")
+    assert not server.local.exists(empty)
+    # The server answers normally afterwards; an empty batch stores nothing.
+    assert _batch(server, b"").json() == {"stored": 0, "bytes": 0}

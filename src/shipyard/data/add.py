@@ -27,8 +27,10 @@ from shipyard.data.scan import ScanResult, scan
 from shipyard.data.statcache import StatCache
 from shipyard.entities import DatasetVersion
 from shipyard.errors import DataCorruptionError, NotFoundError, ShipyardError
+from shipyard.store.artifacts import FsspecBlobStore
 from shipyard.store.base import BlobStore, Store
 from shipyard.store.datasets_base import validate_dataset_name, validate_version_tag
+from shipyard.store.rest.blobs import RestBlobStore
 from shipyard.tracking.context import current_user
 
 __all__ = ["TABLE_SUFFIXES", "AddResult", "add_path", "upload_blobs"]
@@ -38,6 +40,9 @@ log = logging.getLogger(__name__)
 UPLOAD_WORKERS = 8
 _BATCH_FILES = 32
 _BATCH_BYTES = 64 * 1024 * 1024
+# Work items for a server: each is a few batch requests (see RestBlobStore.put_many).
+_REMOTE_BATCH_FILES = 2_000
+_REMOTE_BATCH_BYTES = 16 * 1024 * 1024
 TABLE_SUFFIXES = (".csv", ".tsv", ".parquet", ".pq")
 MAX_PROFILED_FILES = 100
 _PROFILE_MODULE = "shipyard.data.profile"
@@ -131,20 +136,66 @@ def upload_blobs(
         return 0, 0
     total = sum(item[2] for item in todo)
     stop = threading.Event()
+    jobs: list[Callable[[], None]]
     with progress_bar("Uploading", total, quiet=quiet) as advance:
-        _run_batches(
-            [functools.partial(_put_batch, blobs, b, stop, advance) for b in _batch(todo)],
-            workers,
-            stop,
-        )
+        if isinstance(blobs, RestBlobStore):
+            batches = _batch(todo, _REMOTE_BATCH_FILES, _REMOTE_BATCH_BYTES)
+            jobs = [functools.partial(_put_remote, blobs, b, stop, advance) for b in batches]
+        else:
+            put = _putter(blobs, found)
+            jobs = [functools.partial(_put_batch, put, b, stop, advance) for b in _batch(todo)]
+        _run_batches(jobs, workers, stop)
     return len(todo), total
 
 
-def _batch(todo: list[tuple[str, str, int, str]]) -> list[list[tuple[str, str, int, str]]]:
+def _put_remote(
+    blobs: RestBlobStore,
+    batch: list[tuple[str, str, int, str]],
+    stop: threading.Event,
+    advance: Callable[[int], None],
+) -> None:
+    """Many small files per request: one request per file is what makes a server slow."""
+    if stop.is_set():
+        return
+    try:
+        blobs.put_many((source, digest, size) for digest, source, size, _ in batch)
+    except DataCorruptionError as exc:
+        changed = [rel for digest, _, _, rel in batch if digest in exc.message]
+        raise DataCorruptionError(
+            f"{changed[0] if changed else 'a file'} changed while it was being added; "
+            "nothing was committed, add it again"
+        ) from None
+    except OSError as exc:
+        raise ShipyardError(
+            f"could not upload: {exc}; nothing was committed, run the same command again to resume"
+        ) from exc
+    advance(sum(item[2] for item in batch))
+
+
+def _putter(blobs: BlobStore, found: ScanResult) -> Callable[[str, str, int, str], None]:
+    """How one file is stored: a local folder copies it unhashed while its stat is unchanged."""
+    if isinstance(blobs, FsspecBlobStore):
+        keys = found.stat_keys
+
+        def put_known(digest: str, source: str, size: int, rel: str) -> None:
+            blobs.put_path(source, digest, size, keys.get(rel))
+
+        return put_known
+
+    def put(digest: str, source: str, size: int, rel: str) -> None:
+        with open(source, "rb") as handle:
+            blobs.put(handle, expected_digest=digest)
+
+    return put
+
+
+def _batch(
+    todo: list[tuple[str, str, int, str]], files: int = _BATCH_FILES, size: int = _BATCH_BYTES
+) -> list[list[tuple[str, str, int, str]]]:
     batches: list[list[tuple[str, str, int, str]]] = [[]]
     weight = 0
     for item in todo:
-        if len(batches[-1]) >= _BATCH_FILES or weight >= _BATCH_BYTES:
+        if len(batches[-1]) >= files or weight >= size:
             batches.append([])
             weight = 0
         batches[-1].append(item)
@@ -153,7 +204,7 @@ def _batch(todo: list[tuple[str, str, int, str]]) -> list[list[tuple[str, str, i
 
 
 def _put_batch(
-    blobs: BlobStore,
+    put: Callable[[str, str, int, str], None],
     batch: list[tuple[str, str, int, str]],
     stop: threading.Event,
     advance: Callable[[int], None],
@@ -162,8 +213,7 @@ def _put_batch(
         if stop.is_set():
             return
         try:
-            with open(source, "rb") as handle:
-                blobs.put(handle, expected_digest=digest)
+            put(digest, source, size, rel)
         except DataCorruptionError:
             raise DataCorruptionError(
                 f"{rel} changed while it was being added; nothing was committed, add it again"

@@ -73,6 +73,8 @@ class ScanResult:
     hashed: int = 0  # files read and hashed
     cached: int = 0  # files whose digest came from the stat cache
     hashed_bytes: int = 0
+    # manifest path -> the file's (size, mtime_ns) when its digest was taken
+    stat_keys: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -301,6 +303,7 @@ def _hash_all(
 ) -> tuple[ScanResult, list[tuple[str, CachedStat]]]:
     entries: list[ManifestEntry] = []
     sources: dict[str, str] = {}
+    stat_keys: dict[str, tuple[int, int]] = {}
     fresh: list[tuple[str, CachedStat]] = []
     to_hash: list[_Candidate] = []
     for candidate in candidates:
@@ -309,6 +312,7 @@ def _hash_all(
             executable = bool(candidate.st.st_mode & stat.S_IXUSR)
             entries.append(ManifestEntry(candidate.rel, row.size, row.digest, executable))
             sources[candidate.rel] = candidate.source
+            stat_keys[candidate.rel] = (candidate.st.st_size, candidate.st.st_mtime_ns)
         else:
             to_hash.append(candidate)
     cached = len(entries)
@@ -332,6 +336,7 @@ def _hash_all(
                 executable = bool(item.st.st_mode & stat.S_IXUSR)
                 entries.append(ManifestEntry(rel, item.size, item.digest, executable))
                 sources[rel] = source
+                stat_keys[rel] = (item.st.st_size, item.st.st_mtime_ns)
                 fresh.append((source, CachedStat.of(item.st, item.digest)))
                 done += item.size
             hashed_bytes += done
@@ -347,5 +352,6 @@ def _hash_all(
         hashed=len(fresh),
         cached=cached,
         hashed_bytes=hashed_bytes,
+        stat_keys=stat_keys,
     )
     return result, fresh

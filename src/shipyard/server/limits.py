@@ -18,6 +18,7 @@ from shipyard.server.settings import DEFAULT_MAX_JSON_BYTES, DEFAULT_MAX_UPLOAD_
 __all__ = ["DEFAULT_MAX_JSON_BYTES", "DEFAULT_MAX_UPLOAD_BYTES", "BodySizeLimitMiddleware"]
 
 UPLOAD_PREFIX = "/api/v1/blobs/"
+BATCH_UPLOAD_PATH = "/api/v1/blobs/batch"
 # The rest of a refused body is read and dropped up to this much, so that the
 # client, still sending, reads the 413 instead of a reset connection.
 _DRAIN_LIMIT = 32 * MiB
@@ -42,8 +43,11 @@ class BodySizeLimitMiddleware:
         self.max_upload_bytes = max_upload_bytes
 
     def limit_for(self, scope: Scope) -> int:
-        if scope.get("method") == "PUT" and str(scope.get("path", "")).startswith(UPLOAD_PREFIX):
+        path = str(scope.get("path", ""))
+        if scope.get("method") == "PUT" and path.startswith(UPLOAD_PREFIX):
             return self.max_upload_bytes
+        if scope.get("method") == "POST" and path == BATCH_UPLOAD_PATH:
+            return self.max_upload_bytes  # the route keeps batches far smaller
         return self.max_json_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import abc
 import contextlib
 import datetime as dt
+import errno
 import os
 import shutil
 import tempfile
@@ -144,6 +145,58 @@ class _LocalBackend(_Backend):
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(tmp_path)
 
+    def put_path(self, path: str, digest: str, size: int, stat_key: tuple[int, int]) -> bool:
+        """Copy a file whose digest the caller computed while its stat was ``stat_key``.
+
+        The copy is trusted without a second hash when the source's (size,
+        mtime_ns) still equals ``stat_key`` before and after it; otherwise it
+        goes through ``put``, which hashes and refuses a changed file.
+        """
+        if self.size(digest) == size:
+            return False
+        final = self._path(digest)
+        tmp_path = os.path.join(self._tmp, f"put-{uuid.uuid4().hex}")
+        published = False
+        try:
+            with open(path, "rb", buffering=0) as source:
+                before = os.fstat(source.fileno())
+                if (before.st_size, before.st_mtime_ns) != stat_key or before.st_size != size:
+                    return self._put_hashing(source, digest)
+                out = self._create_read_only(tmp_path)
+                try:
+                    _copy_fd(source.fileno(), out, size)
+                    if self._fsync:
+                        os.fsync(out)
+                finally:
+                    os.close(out)
+                after = os.fstat(source.fileno())
+                if (after.st_size, after.st_mtime_ns) != stat_key:
+                    return self._put_hashing(source, digest)
+            self._ensure_dir(os.path.dirname(final))
+            os.replace(tmp_path, final)
+            published = True
+            if self._fsync:
+                _fsync_dir(os.path.dirname(final))
+            return True
+        finally:
+            if not published:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp_path)
+
+    def _put_hashing(self, source: BinaryIO, digest: str) -> bool:
+        source.seek(0)
+        self.put(source, digest)
+        return True
+
+    def _create_read_only(self, tmp_path: str) -> int:
+        # Created read-only: blobs never change, and no chmod is then needed.
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+        try:
+            return os.open(tmp_path, flags, 0o444)
+        except FileNotFoundError:
+            os.makedirs(self._tmp, exist_ok=True)
+            return os.open(tmp_path, flags, 0o444)
+
     def open_blob(self, digest: str) -> tuple[BinaryIO, int]:
         try:
             handle = open(self._path(digest), "rb")  # noqa: SIM115 - the reader closes it
@@ -159,6 +212,29 @@ class _LocalBackend(_Backend):
 
     def missing(self, digests: list[str]) -> set[str]:
         return {digest for digest in digests if not os.path.exists(self._path(digest))}
+
+
+def _copy_fd(source: int, target: int, size: int) -> None:
+    """Copy ``size`` bytes in the kernel where it can (reflinks on btrfs/XFS), else by reads."""
+    copied = 0
+    if hasattr(os, "copy_file_range"):
+        try:
+            while copied < size:
+                count = os.copy_file_range(source, target, size - copied)
+                if count == 0:
+                    break
+                copied += count
+        except OSError as exc:
+            if exc.errno not in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+                raise
+    if copied < size:
+        os.lseek(source, copied, os.SEEK_SET)
+        os.lseek(target, copied, os.SEEK_SET)
+        while chunk := os.read(source, CHUNK_SIZE):
+            os.write(target, chunk)
+            copied += len(chunk)
+    if copied != size:
+        raise OSError(errno.EIO, f"copied {copied} bytes, expected {size}")
 
 
 def _fsync_dir(path: str) -> None:
@@ -312,6 +388,25 @@ class FsspecBlobStore(BlobStore):
         if expected_digest is not None:
             validate_digest(expected_digest, "expected digest")
         return self._backend.put(source, expected_digest)
+
+    def put_path(
+        self, path: str, digest: str, size: int, stat_key: tuple[int, int] | None = None
+    ) -> bool:
+        """Store the file at ``path`` whose digest and size the caller already knows.
+
+        ``stat_key`` is the file's (size, mtime_ns) when it was hashed: on a
+        local folder, while the file still shows it the bytes are copied
+        without hashing them again. Elsewhere, or without it, this is ``put``
+        with ``expected_digest``. True when the blob was stored, False when it
+        was already there (local folder only; elsewhere always True).
+        """
+        validate_digest(digest)
+        backend = self._backend
+        if isinstance(backend, _LocalBackend) and stat_key is not None:
+            return backend.put_path(path, digest, size, stat_key)
+        with open(path, "rb") as handle:
+            backend.put(handle, digest)
+        return True
 
     def open(self, digest: str, offset: int = 0) -> BlobReader:
         """Chunks from ``offset``; read whole, the last chunk comes only after the hash

@@ -1,4 +1,4 @@
-"""Blob endpoints: ask which blobs are missing, upload one, download one.
+"""Blob endpoints: ask which blobs are missing, upload one or a batch, download one.
 
 Uploads and downloads are streamed both ways: an upload goes from the request
 body straight into ``BlobStore.put`` (which spools and hashes it), a download
@@ -9,6 +9,9 @@ download is immutable (``ETag`` is the digest).
 
 from __future__ import annotations
 
+import contextlib
+import io
+import json
 import urllib.parse
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, BinaryIO, cast
@@ -21,14 +24,19 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.requests import ClientDisconnect
 
-from shipyard.errors import DataCorruptionError, InvalidInputError
+from shipyard.errors import DataCorruptionError, InvalidInputError, PayloadTooLargeError
 from shipyard.server.deps import blob_store_of
 from shipyard.server.ranges import RangeNotSatisfiable, parse_range
 from shipyard.store.base import BlobStore
 from shipyard.store.hashing import CHUNK_SIZE, validate_digest, validate_digests
 
 __all__ = [
+    "BATCH_MAX_BLOBS",
+    "BATCH_MAX_BLOB_BYTES",
+    "BATCH_MAX_BYTES",
+    "BATCH_MEDIA_TYPE",
     "MAX_MISSING_DIGESTS",
+    "BatchResponse",
     "BlobInfo",
     "MissingRequest",
     "MissingResponse",
@@ -37,6 +45,15 @@ __all__ = [
 ]
 
 MAX_MISSING_DIGESTS = 10_000
+MiB = 1024 * 1024
+BATCH_MEDIA_TYPE = "application/x-shipyard-blob-batch"
+BATCH_MAX_BYTES = 64 * MiB
+BATCH_MAX_BLOBS = 10_000
+BATCH_MAX_BLOB_BYTES = 16 * MiB
+_MAX_HEADER_BYTES = 1024
+# Parsed blobs are handed to the store in groups of about this much.
+_BATCH_FLUSH_BYTES = 4 * MiB
+_DRAIN_BYTES = 32 * MiB
 
 router = APIRouter(tags=["blobs"])
 
@@ -60,6 +77,157 @@ def missing_blobs(body: MissingRequest, request: Request) -> MissingResponse:
     digests = list(dict.fromkeys(validate_digests(body.digests)))
     absent = blob_store_of(request).missing(digests)
     return MissingResponse(missing=[digest for digest in digests if digest in absent])
+
+
+class BatchResponse(BaseModel):
+    stored: int
+    bytes: int
+
+
+@router.post(
+    "/api/v1/blobs/batch",
+    response_model=BatchResponse,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {BATCH_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
+)
+async def upload_blob_batch(request: Request) -> BatchResponse:
+    """Store many small blobs sent in one body, each verified against its digest.
+
+    The body is, for each blob, one JSON line ``{"digest": ..., "size": n}`` then
+    exactly ``n`` bytes. At most 64 MiB and 10,000 blobs of up to 16 MiB each
+    (413 past that). A blob that does not hash to its digest is refused with 400
+    naming it; the blobs before it in the body are stored (they are named by
+    their content, so keeping them is harmless), none after it.
+    """
+    store = blob_store_of(request)
+    body = _FramedBody(request.stream())
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > BATCH_MAX_BYTES:
+        if int(declared) <= BATCH_MAX_BYTES + _DRAIN_BYTES:
+            await body.drain()
+        raise PayloadTooLargeError(_batch_too_large())
+    try:
+        stored, total = await _store_batch(store, body)
+    except (InvalidInputError, PayloadTooLargeError):
+        await body.drain()
+        raise
+    except ClientDisconnect:
+        raise InvalidInputError("the batch upload ended before its body did") from None
+    return BatchResponse(stored=stored, bytes=total)
+
+
+def _batch_too_large() -> str:
+    return (
+        f"a blob batch holds at most {BATCH_MAX_BYTES // MiB} MiB and {BATCH_MAX_BLOBS:,} blobs"
+        f" of up to {BATCH_MAX_BLOB_BYTES // MiB} MiB each; send larger blobs one by one with PUT"
+    )
+
+
+async def _store_batch(store: BlobStore, body: _FramedBody) -> tuple[int, int]:
+    pending: list[tuple[str, bytes]] = []
+    pending_bytes = stored = total = 0
+    while (header := await body.header()) is not None:
+        digest, size = header
+        if stored + len(pending) >= BATCH_MAX_BLOBS:
+            raise PayloadTooLargeError(_batch_too_large())
+        data = await body.exactly(size, digest)
+        pending.append((digest, data))
+        pending_bytes += size
+        if pending_bytes >= _BATCH_FLUSH_BYTES:
+            total += await anyio.to_thread.run_sync(_put_all, store, pending)
+            stored, pending, pending_bytes = stored + len(pending), [], 0
+    total += await anyio.to_thread.run_sync(_put_all, store, pending)
+    return stored + len(pending), total
+
+
+def _put_all(store: BlobStore, blobs: list[tuple[str, bytes]]) -> int:
+    total = 0
+    for digest, data in blobs:
+        try:
+            store.put(io.BytesIO(data), digest)
+        except DataCorruptionError as exc:
+            raise InvalidInputError(
+                f"content does not match digest {digest}: {exc.message}"
+            ) from None
+        total += len(data)
+    return total
+
+
+class _FramedBody:
+    """The batch body, parsed as it arrives: header lines and the bytes they announce."""
+
+    def __init__(self, chunks: AsyncIterator[bytes]) -> None:
+        self._chunks = chunks
+        self._buffer = bytearray()
+        self._received = 0
+        self._ended = False
+
+    async def _more(self) -> bool:
+        if self._ended:
+            return False
+        try:
+            chunk = await self._chunks.__anext__()
+        except StopAsyncIteration:
+            self._ended = True
+            return False
+        self._received += len(chunk)
+        if self._received > BATCH_MAX_BYTES:
+            raise PayloadTooLargeError(_batch_too_large())
+        self._buffer += chunk
+        return True
+
+    async def header(self) -> tuple[str, int] | None:
+        """The next blob's (digest, size), or None at the end of the body."""
+        while (end := self._buffer.find(b"\n", 0, _MAX_HEADER_BYTES)) < 0:
+            if len(self._buffer) >= _MAX_HEADER_BYTES:
+                raise InvalidInputError("malformed blob batch: a header line is too long")
+            if not await self._more():
+                if self._buffer:
+                    raise InvalidInputError("malformed blob batch: the body ends inside a header")
+                return None
+        line = bytes(self._buffer[:end])
+        del self._buffer[: end + 1]
+        try:
+            header = json.loads(line)
+        except ValueError:
+            raise InvalidInputError("malformed blob batch: a header is not JSON") from None
+        if not isinstance(header, dict) or set(header) != {"digest", "size"}:
+            raise InvalidInputError(
+                'malformed blob batch: each header must be {"digest": ..., "size": ...}'
+            )
+        digest, size = validate_digest(header["digest"]), header["size"]
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            raise InvalidInputError(
+                f"malformed blob batch: the size of {digest} must be a whole number"
+            )
+        if size > BATCH_MAX_BLOB_BYTES:
+            raise PayloadTooLargeError(_batch_too_large())
+        return digest, size
+
+    async def exactly(self, size: int, digest: str) -> bytes:
+        while len(self._buffer) < size:
+            if not await self._more():
+                raise InvalidInputError(
+                    f"malformed blob batch: the body ends inside blob {digest} "
+                    f"({len(self._buffer)} of {size} bytes)"
+                )
+        data = bytes(self._buffer[:size])
+        del self._buffer[:size]
+        return data
+
+    async def drain(self) -> None:
+        """Read what is left (within the cap) so that the client reads the error."""
+        self._buffer.clear()
+        with contextlib.suppress(Exception):
+            while not self._ended and self._received <= BATCH_MAX_BYTES + _DRAIN_BYTES:
+                try:
+                    self._received += len(await self._chunks.__anext__())
+                except StopAsyncIteration:
+                    self._ended = True
 
 
 class _BodyReader:
