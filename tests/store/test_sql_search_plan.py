@@ -15,8 +15,10 @@ import pytest
 import sqlalchemy as sa
 
 from shipyard.entities import ViewType
+from shipyard.store.filter_language import And, parse_filter
 from shipyard.store.sql import tables
 from shipyard.store.sql.search import search_run_ids
+from shipyard.store.sql.search_filter import selective_comparisons
 
 # Enough that neither condition matches few enough runs for the IN-list form.
 RUNS = 12_000
@@ -93,3 +95,14 @@ def test_the_first_page_is_still_right(analyzed: tuple[sa.Engine, list[dict]]) -
         )
     assert ids == expected[:20]
     assert token is not None
+
+
+def test_a_term_becomes_a_list_only_when_building_it_beats_walking_the_order(
+    analyzed: tuple[sa.Engine, list[dict]],
+) -> None:
+    engine, _ = analyzed
+    # 12,000 runs: ~120 match m1 > 0.99 (a list is cheap), ~1,200 match m1 > 0.9
+    # (a page of 100 turns up after walking ~1,000 runs in order: no list).
+    rare, common = parse_filter("metrics.m1 > 0.99 and metrics.m1 > 0.9").terms
+    with engine.connect() as conn:
+        assert selective_comparisons(conn, And(rare, common)) == {rare}

@@ -39,6 +39,8 @@ _OPERATORS: dict[Op, Callable[[Any, Any], Any]] = {
 _INDEXED_OPS = {Op.EQ, Op.LT, Op.LE, Op.GT, Op.GE, Op.IN}
 # A comparison matching at most this many rows is cheaper as an IN (subquery) list.
 SELECTIVE_ROWS = 5000
+# The page size the list-or-walk choice is weighed for.
+_PAGE_ROWS = 100
 
 
 def _like_parts(pattern: str) -> list[tuple[bool, str]]:
@@ -116,6 +118,7 @@ def selective_comparisons(conn: sa.Connection, expr: Expr | None) -> frozenset[C
     if expr is None or conn.dialect.name != "sqlite":
         return frozenset()
     found: set[Comparison] = set()
+    total_runs: int | None = None
     for term in _conjuncts(expr):
         if not isinstance(term, Comparison) or term.entity is Entity.ATTRIBUTE:
             continue
@@ -124,7 +127,15 @@ def selective_comparisons(conn: sa.Connection, expr: Expr | None) -> frozenset[C
         alias, condition = _key_value_rows(term, conn.dialect.name)
         bounded = sa.select(sa.literal(1)).select_from(alias).where(condition)
         count = sa.select(sa.func.count()).select_from(bounded.limit(SELECTIVE_ROWS + 1).subquery())
-        if conn.execute(count).scalar_one() <= SELECTIVE_ROWS:
+        matches = conn.execute(count).scalar_one()
+        if matches > SELECTIVE_ROWS:
+            continue
+        if total_runs is None:
+            total_runs = conn.execute(sa.select(sa.func.count()).select_from(runs)).scalar_one()
+        # Building the list costs about `matches` rows; walking the order until a
+        # page of ~100 is found costs about 100 * total / matches. The list wins
+        # while matches**2 < 100 * total.
+        if matches * matches <= _PAGE_ROWS * total_runs:
             found.add(term)
     return frozenset(found)
 
