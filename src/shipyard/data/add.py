@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shipyard.data.manifest import store_manifest
 from shipyard.data.progress import progress_bar
@@ -30,8 +30,10 @@ from shipyard.errors import DataCorruptionError, NotFoundError, ShipyardError
 from shipyard.store.artifacts import FsspecBlobStore
 from shipyard.store.base import BlobStore, Store
 from shipyard.store.datasets_base import validate_dataset_name, validate_version_tag
-from shipyard.store.rest.blobs import RestBlobStore
 from shipyard.tracking.context import current_user
+
+if TYPE_CHECKING:
+    from shipyard.store.rest.blobs import RestBlobStore
 
 __all__ = ["TABLE_SUFFIXES", "AddResult", "add_path", "upload_blobs"]
 
@@ -137,6 +139,9 @@ def upload_blobs(
     total = sum(item[2] for item in todo)
     stop = threading.Event()
     jobs: list[Callable[[], None]]
+    # Imported here: `import shipyard` must not pull in the HTTP client.
+    from shipyard.store.rest.blobs import RestBlobStore
+
     with progress_bar("Uploading", total, quiet=quiet) as advance:
         if isinstance(blobs, RestBlobStore):
             batches = _batch(todo, _REMOTE_BATCH_FILES, _REMOTE_BATCH_BYTES)
