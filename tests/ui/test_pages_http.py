@@ -194,7 +194,16 @@ def test_chart_data_is_downsampled_on_the_server(http: httpx.Client, seeded: See
 
 def test_static_files_and_the_chart_library_license(http: httpx.Client) -> None:
     assert http.get("/static/shipyard.css").status_code == 200
-    assert http.get("/static/vendor/uplot/uPlot.iife.min.js").status_code == 200
+    script = http.get("/static/vendor/uplot/uPlot.iife.min.js")
+    assert script.status_code == 200
+    assert script.headers["content-encoding"] == "gzip"
+    assert script.headers["content-type"].startswith("text/javascript")
+    assert "var uPlot=function()" in script.text
+    plain = http.get(
+        "/static/vendor/uplot/uPlot.iife.min.js", headers={"Accept-Encoding": "identity"}
+    )
+    assert "content-encoding" not in plain.headers
+    assert plain.content == script.content
     assert "MIT License" in http.get("/static/vendor/uplot/LICENSE").text
 
 

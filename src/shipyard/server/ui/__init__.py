@@ -15,6 +15,7 @@ from shipyard.server.ui.compare import router as compare_router
 from shipyard.server.ui.datasets import router as datasets_router
 from shipyard.server.ui.pages import router as pages_router
 from shipyard.server.ui.run_page import router as run_router
+from shipyard.server.ui.vendor import router as vendor_router
 from shipyard.ui import STATIC_DIR
 
 __all__ = ["install"]
@@ -27,4 +28,5 @@ def install(app: FastAPI) -> None:
     app.include_router(run_router)
     app.include_router(compare_router)
     app.include_router(datasets_router)
+    app.include_router(vendor_router)  # before the mount, which would answer 404
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
