@@ -15,14 +15,21 @@ T = TypeVar("T")
 
 __all__ = [
     "DATASET_URI_SCHEME",
+    "MODEL_URI_SCHEME",
+    "AliasEvent",
     "ArtifactEntry",
     "Dataset",
     "DatasetVersion",
+    "Evaluation",
     "Experiment",
     "LifecycleStage",
     "Metric",
+    "ModelVersion",
+    "ModelVersionStatus",
     "Page",
     "Param",
+    "PromotionDecision",
+    "RegisteredModel",
     "Run",
     "RunInput",
     "RunStatus",
@@ -186,4 +193,122 @@ class RunInput:
     run_id: str
     dataset: str
     version: int
+    created_at: int
+
+
+# -- model registry ------------------------------------------------------------
+
+MODEL_URI_SCHEME = "models:/"
+
+
+class ModelVersionStatus(enum.StrEnum):
+    """``READY`` versions serve and take aliases; ``ARCHIVED`` ones are kept but retired."""
+
+    READY = "READY"
+    ARCHIVED = "ARCHIVED"
+
+
+@dataclass(frozen=True, slots=True)
+class RegisteredModel:
+    """A named series of model versions; ``aliases`` maps each alias to the version it names."""
+
+    name: str
+    description: str | None
+    created_at: int
+    updated_at: int
+    tags: dict[str, str] = field(default_factory=dict)
+    aliases: dict[str, int] = field(default_factory=dict)
+    latest_version: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ModelVersion:
+    """One registered model package.
+
+    ``source`` is the package's URI (``runs:/<run-id>/model``); ``package_digest``
+    the BLAKE3 digest of the package's manifest file, which lists every file's
+    hash, so the digest pins the whole package. ``flavor`` is copied from the
+    manifest for listings.
+    """
+
+    name: str
+    version: int
+    source: str
+    run_id: str | None
+    package_digest: str
+    flavor: str | None
+    description: str | None
+    user: str | None
+    created_at: int
+    updated_at: int
+    status: ModelVersionStatus
+    tags: dict[str, str] = field(default_factory=dict)
+    aliases: list[str] = field(default_factory=list)
+
+    @property
+    def uri(self) -> str:
+        return f"{MODEL_URI_SCHEME}{self.name}/{self.version}"
+
+
+@dataclass(frozen=True, slots=True)
+class AliasEvent:
+    """One move of an alias: set (no ``from_version``), moved, or removed (no ``to_version``)."""
+
+    name: str
+    alias: str
+    from_version: int | None
+    to_version: int | None
+    user: str | None
+    reason: str | None
+    created_at: int
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    """Scores of one model on one table, linked to the model version and dataset version.
+
+    ``metrics`` holds scalar scores (``accuracy``, ``f1_macro``, ``rmse`` ...);
+    ``details`` the structured rest (confusion matrix, labels, per-slice scores);
+    ``plots`` maps a plot's file name (``confusion_matrix.png``) to its blob digest.
+    """
+
+    id: str
+    model_uri: str
+    model_name: str | None
+    model_version: int | None
+    dataset: str | None
+    dataset_version: int | None
+    task: str
+    target: str
+    metrics: dict[str, float]
+    details: dict[str, Any]
+    plots: dict[str, str]
+    row_count: int
+    user: str | None
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class PromotionDecision:
+    """What a promotion gate decided, and the scores it decided on, either way."""
+
+    id: str
+    name: str
+    alias: str
+    candidate_version: int
+    incumbent_version: int | None
+    metric: str
+    greater_is_better: bool
+    candidate_score: float
+    incumbent_score: float | None
+    min_delta: float
+    thresholds: dict[str, float]
+    promoted: bool
+    reason: str
+    candidate_evaluation_id: str
+    incumbent_evaluation_id: str | None
+    dataset: str | None
+    dataset_version: int | None
+    user: str | None
     created_at: int

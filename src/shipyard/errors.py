@@ -25,14 +25,19 @@ __all__ = [
     "AlreadyExistsError",
     "ConflictError",
     "DataCorruptionError",
+    "EnvironmentMismatchError",
     "FilterSyntaxError",
     "InvalidInputError",
+    "NoPredictionsError",
     "NotFoundError",
     "PayloadTooLargeError",
     "PermissionDeniedError",
     "ServiceUnavailableError",
     "ShipyardError",
+    "SignatureError",
     "UnauthorizedError",
+    "UnsupportedMediaTypeError",
+    "UntrustedModelError",
     "error_from_payload",
 ]
 
@@ -76,6 +81,20 @@ class FilterSyntaxError(InvalidInputError):
         return payload
 
 
+class SignatureError(InvalidInputError):
+    """Model input that does not fit the model's signature; the message names the column or
+    dimension at fault."""
+
+    code = "SIGNATURE_MISMATCH"
+
+
+class UnsupportedMediaTypeError(InvalidInputError):
+    """A request body in a format the endpoint does not read (its Content-Type)."""
+
+    code = "UNSUPPORTED_MEDIA_TYPE"
+    http_status = 415
+
+
 class UnauthorizedError(ShipyardError):
     code = "UNAUTHORIZED"
     http_status = 401
@@ -86,9 +105,21 @@ class PermissionDeniedError(ShipyardError):
     http_status = 403
 
 
+class UntrustedModelError(PermissionDeniedError):
+    """Loading this model would run code from its files (a pickle) and nobody said to trust it."""
+
+    code = "UNTRUSTED_MODEL"
+
+
 class NotFoundError(ShipyardError):
     code = "NOT_FOUND"
     http_status = 404
+
+
+class NoPredictionsError(NotFoundError):
+    """A monitoring window that holds no logged prediction of the model version."""
+
+    code = "NO_PREDICTIONS"
 
 
 class ConflictError(ShipyardError):
@@ -100,6 +131,12 @@ class ConflictError(ShipyardError):
 
 class AlreadyExistsError(ConflictError):
     code = "ALREADY_EXISTS"
+
+
+class EnvironmentMismatchError(ConflictError):
+    """A model's recorded environment differs from this one by a major version (``strict``)."""
+
+    code = "ENVIRONMENT_MISMATCH"
 
 
 class PayloadTooLargeError(ShipyardError):
