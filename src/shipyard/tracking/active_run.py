@@ -45,6 +45,8 @@ from shipyard.validation import (
 )
 
 if TYPE_CHECKING:
+    from shipyard.models.package import ModelInfo
+    from shipyard.models.signature import Signature
     from shipyard.tracking.client import Client
 
 __all__ = ["ActiveRun", "metric_value", "param_text"]
@@ -211,6 +213,31 @@ class ActiveRun:
         client = self._client
         (entry,) = artifacts.upload_bytes(client.store, client.blob_store, self.id, {name: data})
         return entry
+
+    def log_model(
+        self,
+        model: Any,
+        name: str = "model",
+        input_example: Any = None,
+        signature: Signature | None = None,
+        registered_model_name: str | None = None,
+        flavor: str | None = None,
+    ) -> ModelInfo:
+        """Save a model package under ``name/`` (``runs:/<id>/<name>``), registered as the
+        next version of ``registered_model_name`` when given (see :mod:`shipyard.models`)."""
+        self._check_open()
+        from shipyard.models.package import log_model
+
+        return log_model(
+            self._client,
+            self.id,
+            model,
+            name,
+            input_example,
+            signature,
+            registered_model_name,
+            flavor,
+        )
 
     # -- lineage ----------------------------------------------------------------
     def use_dataset(self, dataset: str | DatasetVersion) -> DatasetVersion:

@@ -23,6 +23,9 @@ from shipyard.tracking.views import Experiment, Run
 if TYPE_CHECKING:
     import pandas as pd
 
+    from shipyard.models.package import ModelInfo
+    from shipyard.models.signature import Signature
+
 __all__ = [
     "active_run",
     "compare_runs",
@@ -36,6 +39,7 @@ __all__ = [
     "log_dict",
     "log_metric",
     "log_metrics",
+    "log_model",
     "log_param",
     "log_params",
     "log_text",
@@ -143,6 +147,18 @@ def log_text(text: str, name: str) -> ArtifactEntry:
 
 def log_dict(data: Mapping[str, Any], name: str) -> ArtifactEntry:
     return _active().log_dict(data, name)
+
+
+def log_model(
+    model: Any,
+    name: str = "model",
+    input_example: Any = None,
+    signature: Signature | None = None,
+    registered_model_name: str | None = None,
+    flavor: str | None = None,
+) -> ModelInfo:
+    """Log a model package to the active run (see :meth:`ActiveRun.log_model`)."""
+    return _active().log_model(model, name, input_example, signature, registered_model_name, flavor)
 
 
 def get_run(run_id: str) -> Run:
