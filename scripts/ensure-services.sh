@@ -31,3 +31,9 @@ if [ ! -x /usr/bin/chromium ]; then
   echo "Installing Chromium (Debian package) for the web UI tests..."
   apt_install chromium
 fi
+
+# Prometheus (and promtool): the monitoring tests scrape a real model server and check the rules.
+if [ ! -x /usr/bin/prometheus ] || [ ! -x /usr/bin/promtool ]; then
+  echo "Installing Prometheus (Debian package) for the monitoring tests..."
+  apt_install prometheus
+fi

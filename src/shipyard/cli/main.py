@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 import click
@@ -40,7 +41,7 @@ def cli() -> None:
 def _register_commands() -> None:
     # Imported here so that `shipyard --help` lists every group and a broken
     # optional part names itself instead of breaking the whole command.
-    from shipyard.cli import artifacts, data, demo, experiments, gc, runs, server
+    from shipyard.cli import artifacts, data, demo, experiments, gc, models, runs, server
 
     cli.add_command(experiments.group)
     cli.add_command(runs.group)
@@ -49,6 +50,11 @@ def _register_commands() -> None:
     cli.add_command(gc.command)
     cli.add_command(server.command)
     cli.add_command(demo.command)
+    cli.add_command(models.group)
+    cli.add_command(importlib.import_module("shipyard.cli.serve").command)
+    cli.add_command(importlib.import_module("shipyard.cli.predict").command)
+    cli.add_command(importlib.import_module("shipyard.cli.build").command)
+    cli.add_command(importlib.import_module("shipyard.cli.monitor").group)
 
 
 _register_commands()

@@ -50,6 +50,7 @@ def _safe_url(url: str) -> str:
 @click.option(
     "--access-log/--no-access-log", default=True, show_default=True, help="Log each request."
 )
+@click.option("--monitors", is_flag=True, help="Also run due monitors (shipyard monitor add).")
 def command(
     host: str,
     port: int,
@@ -58,6 +59,7 @@ def command(
     workers: int,
     log_level: str,
     access_log: bool,
+    monitors: bool,
 ) -> None:
     """Serve the store over HTTP: the REST API under /api/v1, docs at /docs, /metrics.
 
@@ -65,9 +67,12 @@ def command(
     """
     import uvicorn
 
+    from shipyard.errors import InvalidInputError
     from shipyard.server.app import create_app
     from shipyard.server.settings import ServerSettings
 
+    if monitors and workers > 1:
+        raise InvalidInputError("--monitors needs one worker: run `shipyard monitor run` beside")
     settings = ServerSettings.resolve(store_uri, artifacts_uri)
     # Opened here once: a bad URL fails before binding, and the database is
     # migrated before several workers could race to do it.
@@ -92,6 +97,10 @@ def command(
             max_upload_bytes=settings.max_upload_bytes,
             owns_stores=True,
         )
+        if monitors:  # the scheduler thread, and its gauges on /metrics
+            from shipyard.monitoring.runner import attach_to_app
+
+            attach_to_app(app, store, blob_store)
         uvicorn.run(app, **options)
         return
     store.close()

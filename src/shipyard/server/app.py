@@ -22,7 +22,8 @@ from shipyard.server.limits import (
 )
 from shipyard.server.metrics import MetricsMiddleware, ServerMetrics
 from shipyard.server.metrics import router as metrics_router
-from shipyard.server.routes import artifacts, blobs, datasets, experiments, runs
+from shipyard.server.routes import artifacts, blobs, datasets, experiments, models, runs
+from shipyard.server.routes import monitoring as monitoring_routes
 from shipyard.server.schemas import Health
 from shipyard.server.settings import ServerSettings
 from shipyard.server.ui import install as install_ui
@@ -81,6 +82,8 @@ def create_app(
     app.include_router(artifacts.router)
     app.include_router(blobs.router)
     app.include_router(datasets.router)
+    app.include_router(models.router)
+    app.include_router(monitoring_routes.router)
     install_ui(app)
 
     # add_middleware wraps what is there: the last one added runs first.

@@ -25,13 +25,16 @@ from shipyard.entities import (
 )
 from shipyard.errors import InvalidInputError
 from shipyard.store.datasets_base import DatasetStore
+from shipyard.store.models_base import ModelRegistryStore
+from shipyard.store.monitoring_base import MonitoringStore
 
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 10_000
 
 
-class Store(DatasetStore, abc.ABC):
-    """Metadata of experiments and runs, and of dataset versions (:class:`DatasetStore`).
+class Store(DatasetStore, ModelRegistryStore, MonitoringStore, abc.ABC):
+    """Metadata of experiments and runs, of dataset versions (:class:`DatasetStore`) and of
+    the model registry (:class:`ModelRegistryStore`).
 
     Every method raises :class:`shipyard.errors.ShipyardError` subclasses for a
     caller's mistake (``NotFoundError``, ``AlreadyExistsError``, ``ConflictError``,

@@ -31,6 +31,8 @@ from shipyard.store.rest.codec import (
 )
 from shipyard.store.rest.datasets import RestDatasetStore
 from shipyard.store.rest.http import IDEMPOTENCY_HEADER, HttpClient, RetryPolicy
+from shipyard.store.rest.models import RestModelRegistryStore
+from shipyard.store.rest.monitoring import RestMonitoringStore
 from shipyard.validation import validate_metric_value
 
 __all__ = ["RestStore"]
@@ -91,7 +93,7 @@ def _new_key() -> dict[str, str]:
     return {IDEMPOTENCY_HEADER: uuid.uuid4().hex}
 
 
-class RestStore(RestDatasetStore, Store):
+class RestStore(RestDatasetStore, RestModelRegistryStore, RestMonitoringStore, Store):
     """A :class:`Store` backed by a ``shipyard server``.
 
     Creates and ``log_batch`` carry an ``Idempotency-Key``, so the retries of

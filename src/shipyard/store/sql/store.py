@@ -42,6 +42,8 @@ from shipyard.store.sql import tables as t
 from shipyard.store.sql.artifact_clashes import refuse_clashes
 from shipyard.store.sql.datasets import SqlDatasetStore
 from shipyard.store.sql.engine import create_engine, read_transaction, write_transaction
+from shipyard.store.sql.models import SqlModelRegistryStore
+from shipyard.store.sql.monitoring import SqlMonitoringStore
 from shipyard.store.sql.search import search_run_ids
 from shipyard.validation import validate_key, validate_name, validate_tag_value, validate_timestamp
 
@@ -66,7 +68,7 @@ def _translated() -> Iterator[None]:
         raise ServiceUnavailableError(f"the database is unavailable: {exc.orig}") from exc
 
 
-class SqlStore(SqlDatasetStore, Store):
+class SqlStore(SqlDatasetStore, SqlModelRegistryStore, SqlMonitoringStore, Store):
     """Metadata in a SQL database; ``url`` is a SQLAlchemy URL (sqlite or postgresql)."""
 
     def __init__(self, url: str) -> None:
@@ -105,6 +107,12 @@ class SqlStore(SqlDatasetStore, Store):
     def _binary(self, column: sa.ColumnElement[str]) -> sa.ColumnElement[str]:
         """Code point order on both databases (PostgreSQL's default collation is not)."""
         return column.collate("C") if self._dialect == "postgresql" else column
+
+    def referenced_digests(self) -> set[str]:
+        """Run artifacts and live dataset manifests, plus model packages and evaluation plots,
+        and prediction log files and monitoring reports."""
+        found = super().referenced_digests() | self.model_referenced_digests()
+        return found | self.monitoring_referenced_digests()
 
     # -- experiments -----------------------------------------------------------
     def _experiment_row(self, conn: sa.Connection, experiment_id: str) -> sa.Row[Any]:

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from shipyard.store.sql import tables_models as _tables_models  # noqa: F401  (adds its tables)
+from shipyard.store.sql import tables_monitoring as _tables_monitoring  # noqa: F401  (same)
 from shipyard.store.sql.engine import write_transaction
 from shipyard.store.sql.tables import metadata
 
@@ -31,7 +33,7 @@ __all__ = [
 # The newest revision in versions/. Opening an up-to-date database compares
 # against this constant, so alembic is imported only when there is work to do;
 # a test keeps it equal to the scripts' head.
-HEAD_REVISION = "0003"
+HEAD_REVISION = "0005"
 
 _FOLDER = Path(__file__).resolve().parent
 # Any fixed 64-bit number; it names the lock that serializes migrations on PostgreSQL.
