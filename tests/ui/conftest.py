@@ -13,6 +13,7 @@ import pytest
 from tests.support.live_server import live_server
 from tests.ui.browser import SCREENSHOTS, chromium_path, launch
 from tests.ui.seed import Seeded, seed
+from tests.ui.seed_models import seed_registry
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 # The browser's own log line for a document answered 4xx: expected on error pages.
@@ -21,7 +22,9 @@ EXPECTED_4XX = "the server responded with a status of 4"
 
 @pytest.fixture(scope="session")
 def seeded(tmp_path_factory: pytest.TempPathFactory) -> Seeded:
-    return seed(tmp_path_factory.mktemp("ui-store"))
+    seeded = seed(tmp_path_factory.mktemp("ui-store"))
+    seed_registry(seeded)
+    return seeded
 
 
 @pytest.fixture(scope="session")

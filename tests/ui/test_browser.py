@@ -38,10 +38,10 @@ def wait_for_charts(page: Any, count: int) -> list[dict[str, Any]]:
     return charts
 
 
-def test_experiments_to_runs_table(page: Any, ui_url: str, shot: Shot) -> None:
+def test_experiments_to_runs_table(page: Any, ui_url: str, seeded: Seeded, shot: Shot) -> None:
     page.goto(ui_url + "/")
     rows = page.locator("#experiments-table tbody tr")
-    assert rows.count() == 3
+    assert rows.count() == len(seeded.experiments)
     shot(page, "01-experiments")
     page.get_by_role("link", name="mnist", exact=True).click()
     page.wait_for_selector("#runs-table")

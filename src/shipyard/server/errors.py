@@ -5,6 +5,10 @@ status: :class:`ShipyardError` renders itself; request validation errors and
 malformed JSON become 400 ``INVALID_INPUT`` naming the field; unknown routes and
 methods become 404 and 405; anything else is a bug, answered 500 ``INTERNAL``
 with the traceback logged and nothing of it sent.
+
+One exception: a browser that asks for a page the server does not have (a GET
+accepting ``text/html``, outside the API's paths) gets the web UI's HTML 404
+page, with links back into the UI, instead of a JSON body.
 """
 
 from __future__ import annotations
@@ -15,13 +19,19 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shipyard.errors import ShipyardError
 
-__all__ = ["CatchAllMiddleware", "describe_validation_errors", "error_response", "install"]
+__all__ = [
+    "CatchAllMiddleware",
+    "describe_validation_errors",
+    "error_response",
+    "install",
+    "wants_page",
+]
 
 logger = logging.getLogger("shipyard.server")
 
@@ -38,6 +48,23 @@ _CODES_BY_STATUS = {
     422: "INVALID_INPUT",
 }
 _MAX_DESCRIBED = 3
+# First path segments of what programs call: these keep JSON errors for any client.
+_MACHINE_SEGMENTS = frozenset(
+    {
+        "api",
+        "ui",
+        "v2",
+        "metrics",
+        "health",
+        "invocations",
+        "ping",
+        "version",
+        "static",
+        "openapi.json",
+        "docs",
+        "redoc",
+    }
+)
 
 
 def error_response(
@@ -92,9 +119,28 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(400, "INVALID_INPUT", describe_validation_errors(exc.errors()))
 
 
-async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+def wants_page(request: Request) -> bool:
+    """A browser navigating to a page: GET or HEAD, accepting HTML, outside the API's paths."""
+    if request.method not in ("GET", "HEAD"):
+        return False
+    if "text/html" not in request.headers.get("accept", "").lower():
+        return False
+    first = request.url.path.lstrip("/").split("/", 1)[0]
+    return first not in _MACHINE_SEGMENTS
+
+
+def _not_found_page(request: Request) -> Response:
+    # Imported here: the UI's rendering imports this module for its own error pages.
+    from shipyard.server.ui.rendering import error_page
+
+    return error_page(request, 404, f"There is no page at {request.url.path}.")
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     status = exc.status_code
+    if status == 404 and exc.detail == "Not Found" and wants_page(request):
+        return _not_found_page(request)
     code = _CODES_BY_STATUS.get(status, f"HTTP_{status}")
     if status == 404 and exc.detail == "Not Found":
         message = f"no such endpoint: {request.method} {request.url.path}"

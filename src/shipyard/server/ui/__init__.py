@@ -13,6 +13,8 @@ from fastapi.staticfiles import StaticFiles
 from shipyard.server.ui.api import router as api_router
 from shipyard.server.ui.compare import router as compare_router
 from shipyard.server.ui.datasets import router as datasets_router
+from shipyard.server.ui.models import router as models_router
+from shipyard.server.ui.monitoring import router as monitoring_router
 from shipyard.server.ui.pages import router as pages_router
 from shipyard.server.ui.run_page import router as run_router
 from shipyard.server.ui.vendor import router as vendor_router
@@ -28,5 +30,7 @@ def install(app: FastAPI) -> None:
     app.include_router(run_router)
     app.include_router(compare_router)
     app.include_router(datasets_router)
+    app.include_router(models_router)
+    app.include_router(monitoring_router)
     app.include_router(vendor_router)  # before the mount, which would answer 404
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

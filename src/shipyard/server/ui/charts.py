@@ -1,4 +1,5 @@
-"""Chart settings shared by the run and compare pages, read from the query string.
+"""Chart settings shared by the run and compare pages, read from the query string,
+and which way a metric improves (for marking the best value in a table).
 
 ``x`` picks the axis (``step``, ``relative`` seconds since the first point, or
 ``wall`` clock time) and ``smooth`` the exponential moving average weight
@@ -7,17 +8,33 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from starlette.datastructures import QueryParams
 
 from shipyard.errors import InvalidInputError
 
-__all__ = ["AXES", "DEFAULT_MAX_POINTS", "PALETTE", "ChartSettings", "chart_settings", "colour"]
+__all__ = [
+    "AXES",
+    "DEFAULT_MAX_POINTS",
+    "PALETTE",
+    "ChartSettings",
+    "chart_settings",
+    "colour",
+    "lower_is_better",
+]
 
 AXES = {"step": "Step", "relative": "Relative time (s)", "wall": "Wall time"}
 DEFAULT_MAX_POINTS = 1000
 MAX_SMOOTHING = 0.99
+# Metrics whose name says lower is better; everything else is taken as higher-is-better.
+_LOWER_IS_BETTER = re.compile(r"loss|err|mse|mae|rmse|perplexity|latency|time|duration", re.I)
+
+
+def lower_is_better(metric: str) -> bool:
+    """Whether a metric reads better when smaller, judged by its name (``rmse``, ``log_loss``)."""
+    return bool(_LOWER_IS_BETTER.search(metric))
 
 
 @dataclass(frozen=True, slots=True)

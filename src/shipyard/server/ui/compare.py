@@ -7,7 +7,6 @@ selection, the scatter's axes and the table filter all live in the URL.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +15,7 @@ from fastapi import APIRouter, Request, Response
 from shipyard.entities import Run
 from shipyard.errors import InvalidInputError
 from shipyard.server.deps import StoreDep
-from shipyard.server.ui.charts import chart_settings, colour
+from shipyard.server.ui.charts import chart_settings, colour, lower_is_better
 from shipyard.server.ui.rendering import PageRoute, render
 
 __all__ = ["router"]
@@ -25,8 +24,6 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 MAX_COMPARED = 20
 MAX_CHARTS = 24
-# Metrics whose name says lower is better; everything else is taken as higher-is-better.
-_LOWER_IS_BETTER = re.compile(r"loss|err|mse|mae|rmse|perplexity|latency|time|duration", re.I)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +55,7 @@ def _metric_rows(runs: list[Run]) -> list[MetricRow]:
     rows = []
     for key in keys:
         values = [run.metrics[key].value if key in run.metrics else None for run in runs]
-        lower = bool(_LOWER_IS_BETTER.search(key))
+        lower = lower_is_better(key)
         finite = [(v, i) for i, v in enumerate(values) if v is not None and math.isfinite(v)]
         best = None
         if len({v for v, _ in finite}) > 1:

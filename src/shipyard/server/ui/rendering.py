@@ -41,7 +41,13 @@ __all__ = [
 logger = logging.getLogger("shipyard.server")
 
 # (path, label) of the top navigation; a feature adds its page here when it lands.
-NAV: list[tuple[str, str]] = [("/", "Experiments"), ("/runs", "Runs"), ("/datasets", "Datasets")]
+NAV: list[tuple[str, str]] = [
+    ("/", "Experiments"),
+    ("/runs", "Runs"),
+    ("/datasets", "Datasets"),
+    ("/models", "Models"),
+    ("/monitoring", "Monitoring"),
+]
 
 QueryValue = str | int | None | Sequence[str]
 
@@ -94,6 +100,8 @@ def format_number(value: float | None) -> str:
     """Metric values: 5 significant digits, exact integers kept whole."""
     if value is None:
         return "—"
+    if isinstance(value, int):
+        return str(value)
     if math.isnan(value):
         return "NaN"
     if math.isinf(value):

@@ -7,10 +7,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from shipyard.entities import ArtifactEntry, Run
+from shipyard.entities import ArtifactEntry, ModelVersion, Run
 from shipyard.errors import InvalidInputError, NotFoundError
 from shipyard.server.deps import BlobStoreDep, StoreDep
 from shipyard.server.ui.charts import chart_settings
+from shipyard.server.ui.model_data import model_folders, versions_for_run
 from shipyard.server.ui.previews import IMAGE_TYPES, preview_artifact, read_head
 from shipyard.server.ui.rendering import PageRoute, render
 from shipyard.store.base import BlobStore, Store
@@ -37,6 +38,26 @@ class FolderItem:
     is_dir: bool
     size: int
     count: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedModel:
+    """A model package the run logged, and the registered versions made from it."""
+
+    folder: str
+    versions: list[ModelVersion]
+
+
+def logged_models(store: Store, run: Run, entries: list[ArtifactEntry]) -> list[LoggedModel]:
+    folders = model_folders(entries)
+    if not folders:
+        return []
+    versions = versions_for_run(store, run.id)
+    # A version pins the package by its manifest's digest: the same bytes as the artifact.
+    return [
+        LoggedModel(folder, [v for v in versions if v.package_digest == digest])
+        for folder, digest in folders.items()
+    ]
 
 
 def folder_listing(entries: list[ArtifactEntry], folder: str) -> list[FolderItem]:
@@ -120,6 +141,7 @@ def run_page(
     tags = run.tags
     system_tags = {k[len(TAG_PREFIX) :]: v for k, v in tags.items() if k.startswith(TAG_PREFIX)}
     metric_keys = sorted(run.metrics)
+    everything = store.list_artifacts(run.id) if folder else entries
     return render(
         request,
         "run.html",
@@ -141,6 +163,7 @@ def run_page(
         items=items[:MAX_FOLDER_ITEMS],
         more_items=max(0, len(items) - MAX_FOLDER_ITEMS),
         artifact_count=len(entries),
+        models=logged_models(store, run, everything),
     )
 
 
