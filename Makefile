@@ -10,6 +10,10 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev,s3,sklearn]'
+	# PyTorch only from a local wheel (a CPU build): never a multi-GB download for tests.
+	$(BIN)/pip install --quiet --no-index --no-deps 'torch==2.13.0' 2>/dev/null \
+		&& $(BIN)/pip install --quiet 'torch==2.13.0' \
+		|| echo "PyTorch not installed: the torch flavor's tests are skipped"
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -53,3 +53,14 @@ def test_every_command_shown_exists(words: list[str]) -> None:
     assert path, f"`shipyard {' '.join(words)}` names no command"
     result = CliRunner().invoke(cli, [*path, "--help"])
     assert result.exit_code == 0, result.output
+
+
+def test_the_models_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SHIPYARD_URI", raising=False)
+    (example,) = [block for block in _blocks("python") if "sy.models.promote" in block]
+    namespace: dict[str, object] = {}
+    exec(compile(example, "README.md", "exec"), namespace)
+    assert namespace["promotion"].promoted  # type: ignore[attr-defined]
+    y = namespace["y"]
+    assert list(namespace["labels"]) == list(y[:3])  # type: ignore[call-overload, index]

@@ -9,7 +9,12 @@
         run.log_metric("acc", 0.98, step=1)
 
     sy.search_runs("metrics.acc > 0.9", order_by="metrics.acc DESC")
+
+``sy.models``, ``sy.register_model`` and ``sy.evaluate`` import numpy and pandas,
+so they load on first use.
 """
+
+import typing as _typing
 
 from shipyard import data
 from shipyard._version import __version__
@@ -29,6 +34,7 @@ from shipyard.tracking.fluent import (
     log_dict,
     log_metric,
     log_metrics,
+    log_model,
     log_param,
     log_params,
     log_text,
@@ -40,6 +46,10 @@ from shipyard.tracking.fluent import (
 )
 from shipyard.tracking.search import Comparison
 from shipyard.tracking.views import Experiment, Run
+
+if _typing.TYPE_CHECKING:
+    from shipyard import models, monitoring
+    from shipyard.models import evaluate, register_model
 
 __all__ = [
     "ActiveRun",
@@ -58,6 +68,7 @@ __all__ = [
     "data",
     "download_artifacts",
     "end_run",
+    "evaluate",
     "get_metric_history",
     "get_run",
     "log_artifact",
@@ -65,12 +76,32 @@ __all__ = [
     "log_dict",
     "log_metric",
     "log_metrics",
+    "log_model",
     "log_param",
     "log_params",
     "log_text",
+    "models",
+    "monitoring",
+    "register_model",
     "search_runs",
     "set_experiment",
     "set_tag",
     "set_tags",
     "start_run",
 ]
+
+_LAZY = ("evaluate", "models", "monitoring", "register_model")
+
+
+def __getattr__(name: str) -> _typing.Any:
+    if name in _LAZY:
+        import importlib
+
+        if name in ("models", "monitoring"):
+            return importlib.import_module(f"shipyard.{name}")
+        return getattr(importlib.import_module("shipyard.models"), name)
+    raise AttributeError(f"module 'shipyard' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})

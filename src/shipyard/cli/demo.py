@@ -1,4 +1,4 @@
-"""``shipyard demo``: the tracking story on scikit-learn's digits, end to end."""
+"""``shipyard demo``: the digits story, from versioned data to a watched model server."""
 
 from __future__ import annotations
 
@@ -32,8 +32,10 @@ from shipyard.validation import validate_name
 @click.option("--top", default=10, show_default=True, help="Rows of the leaderboard to print.")
 def command(quick: bool, experiment: str, uri: str | None, seed: int, top: int) -> None:
     """Train several kinds of digit classifier with several settings each, track every
-    run, then print the leaderboard and the best run's params, metrics, code version
-    and environment."""
+    run, print the leaderboard and the best run's params, metrics, code version and
+    environment; promote the best model to production through the evaluation gate (a
+    weaker one is refused), serve it, send it normal then drifted traffic, and print the
+    monitoring reports."""
     # Imported here: scikit-learn is an optional extra and slow to import.
     from shipyard.demo import DemoConfig, run_demo
 

@@ -1,4 +1,6 @@
-"""The demo's story: sweep several model families on the digits, tracking every trial.
+"""The demo's story: sweep several model families on the digits, tracking every trial,
+register the best and release it to production through the evaluation gate, then
+serve it, send it traffic (held-out digits, then drifted ones) and watch it.
 
 One parent run per family holds the sweep; each setting is a child run.
 Nothing but the public API (``import shipyard as sy``) is used, so the demo
@@ -20,7 +22,10 @@ from shipyard.config import resolve_settings
 from shipyard.demo import data as digits
 from shipyard.demo import report
 from shipyard.demo.models import families
+from shipyard.demo.monitoring import in_service
+from shipyard.demo.release import release
 from shipyard.demo.train import TrialResult, run_trial, trial_name
+from shipyard.entities import DatasetVersion
 from shipyard.errors import ConflictError
 
 DEFAULT_EXPERIMENT = "digits"
@@ -42,8 +47,9 @@ class DemoConfig:
         return 600 if self.quick else None
 
 
-def train_all(config: DemoConfig, console: Console) -> list[TrialResult]:
-    """Run the whole sweep; returns one result per trial in the order they ran."""
+def train_all(config: DemoConfig, console: Console) -> tuple[list[TrialResult], DatasetVersion]:
+    """Run the whole sweep; returns one result per trial in the order they ran, and the
+    held-out dataset version the trials were tested on."""
     loaded = digits.load(seed=config.seed, max_samples=config.max_samples)
     console.print(
         f"[bold]Data[/]: {digits.DATASET_NAME}, {loaded.n_samples} images of "
@@ -102,14 +108,16 @@ def train_all(config: DemoConfig, console: Console) -> list[TrialResult]:
                 if best is not None:
                     parent.log_metric("best_test_accuracy", best.test_accuracy)
                     parent.set_tag("demo.best_trial", best.name)
-    return results
+    return results, test_set.version
 
 
 def run_demo(config: DemoConfig, console: Console, shown: int = 10) -> str:
-    """Train the sweep, then answer "which model was best?"; returns the best run's id."""
+    """Train the sweep, answer "which model was best?", release the best model to
+    production through the evaluation gate, then serve and monitor it; returns the best
+    run's id."""
     console.rule("[bold]Shipyard demo: which of our digit classifiers was best?")
     started = time.perf_counter()
-    results = train_all(config, console)
+    results, test_version = train_all(config, console)
     console.print(
         f"Trained and tracked {len(results)} models in {time.perf_counter() - started:.0f} s "
         f"(store: {resolve_settings().uri})\n"
@@ -121,4 +129,8 @@ def run_demo(config: DemoConfig, console: Console, shown: int = 10) -> str:
     console.print()
     best_id = str(frame.iloc[0]["run_id"])
     report.print_best_run(console, best_id)
+    console.print()
+    release(console, config.experiment, frame, test_version)
+    console.print()
+    in_service(console, config.experiment, test_version)
     return best_id

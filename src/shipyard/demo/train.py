@@ -1,4 +1,5 @@
-"""One trial of the sweep: cross-validate, fit, evaluate and record everything on a run."""
+"""One trial of the sweep: cross-validate, fit, evaluate and record everything on a run,
+the model as a package (``runs:/<id>/model``) that can be registered."""
 
 from __future__ import annotations
 
@@ -11,8 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import skops.io
-from sklearn.base import ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, classification_report, confusion_matrix, f1_score
 from sklearn.model_selection import StratifiedKFold, cross_val_score
@@ -21,7 +20,8 @@ from shipyard import ActiveRun
 from shipyard.demo.data import Digits
 from shipyard.demo.models import Family, Settings
 
-MODEL_PATH = "model/model.skops"
+MODEL_DIR = "model"
+MODEL_PATH = f"{MODEL_DIR}/model.skops"  # the package's scikit-learn file (skops, no pickle)
 CONFUSION_PATH = "confusion_matrix.csv"
 
 
@@ -98,19 +98,17 @@ def run_trial(
         }
     )
 
+    # A model package (skops file, signature, environment, input example): it can be
+    # registered, evaluated and promoted later.
+    run.log_model(model, name=MODEL_DIR, input_example=data.x_train[:5])
     folder = Path(tempfile.mkdtemp(prefix=f"{family.kind}-", dir=workdir))
-    _write_artifacts(folder, model, data, predicted)
-    run.log_artifact(folder / "model.skops", name=MODEL_PATH)
+    _write_artifacts(folder, data, predicted)
     run.log_artifact(folder / "confusion_matrix.csv", name=CONFUSION_PATH)
     run.log_artifact(folder / "classification_report.json", name="classification_report.json")
     return TrialResult(family.kind, trial_name(family, settings), accuracy, f1, fit_time)
 
 
-def _write_artifacts(
-    folder: Path, model: ClassifierMixin, data: Digits, predicted: np.ndarray[Any, Any]
-) -> None:
-    # skops rather than pickle: loading it back does not run arbitrary code.
-    skops.io.dump(model, folder / "model.skops")
+def _write_artifacts(folder: Path, data: Digits, predicted: np.ndarray[Any, Any]) -> None:
     labels = data.classes
     matrix = confusion_matrix(data.y_test, predicted, labels=labels)
     lines = ["true\\predicted," + ",".join(str(label) for label in labels)]
