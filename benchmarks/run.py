@@ -1,8 +1,10 @@
-"""``make bench``: Shipyard against MLflow (tracking) and DVC (data), side by side, in one run.
+"""``make bench``: Shipyard against MLflow (tracking), DVC (data), Evidently (drift).
 
-    python -m benchmarks.run                  # both suites, full sizes
+    python -m benchmarks.run                  # every suite, full sizes
     python -m benchmarks.run --quick          # a smoke run (a few minutes)
     python -m benchmarks.run --suite data     # only Shipyard vs DVC
+    python -m benchmarks.run --suite drift    # only Shipyard vs Evidently
+    python -m benchmarks.run --suite serving  # only shipyard serve vs mlflow models serve
 
 Each tool runs its own server (SQLite backend, one worker, a free loopback
 port) and is driven by its own Python client in a fresh process. See
@@ -26,13 +28,15 @@ from typing import Any
 
 from rich.console import Console
 
-from benchmarks import data_bench, drivers
+from benchmarks import data_bench, drift_bench, drivers, serving_bench
 from benchmarks.environment import WORK, ensure_mlflow, mlflow_executable
 from benchmarks.report import Row, print_table, write_json
 from benchmarks.servers import free_port, serve
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 DATA_RESULTS = RESULTS.with_name("data-latest.json")
+DRIFT_RESULTS = RESULTS.with_name("drift-latest.json")
+SERVING_RESULTS = RESULTS.with_name("serving-latest.json")
 
 
 @dataclass(frozen=True)
@@ -264,9 +268,15 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
     parser.add_argument(
         "--suite",
-        choices=("all", "tracking", "data"),
+        choices=("all", "tracking", "data", "drift", "serving"),
         default="all",
-        help="tracking (vs MLflow), data (vs DVC), or both (default)",
+        help="tracking (vs MLflow), data (vs DVC), drift (vs Evidently), or all (default)",
+    )
+    parser.add_argument("--evidently", default="evidently", help="pip requirement for Evidently")
+    parser.add_argument("--drift-output", type=Path, default=DRIFT_RESULTS)
+    parser.add_argument("--serving-output", type=Path, default=SERVING_RESULTS)
+    parser.add_argument(
+        "--no-wrk", action="store_true", help="serving: the Python load generator even with wrk"
     )
     parser.add_argument("--data-big-mib", type=int, help="size of case (a) in MiB")
     parser.add_argument("--data-big-files", type=int, help="files of case (a)")
@@ -313,6 +323,26 @@ def main(argv: list[str] | None = None) -> int:
         _tracking(args, console, command.strip())
     if args.suite in ("all", "data"):
         _data(args, console, command.strip())
+    if args.suite in ("all", "drift"):
+        drift_bench.run_suite(
+            console,
+            quick=args.quick,
+            output=args.drift_output,
+            command=command.strip(),
+            machine=_machine(),
+            requirement=args.evidently,
+            keep=args.keep,
+        )
+    if args.suite in ("all", "serving"):
+        serving_bench.run_suite(
+            console,
+            quick=args.quick,
+            mlflow_requirement=args.mlflow,
+            output=args.serving_output,
+            keep=args.keep,
+            command=command.strip(),
+            prefer_wrk=not args.no_wrk,
+        )
     return 0
 
 
