@@ -28,6 +28,7 @@ __all__ = [
     "EnvironmentMismatchError",
     "FilterSyntaxError",
     "InvalidInputError",
+    "ModelRefusedInputError",
     "NoPredictionsError",
     "NotFoundError",
     "PayloadTooLargeError",
@@ -86,6 +87,12 @@ class SignatureError(InvalidInputError):
     dimension at fault."""
 
     code = "SIGNATURE_MISMATCH"
+
+
+class ModelRefusedInputError(InvalidInputError):
+    """The model itself raised on a request's input (a ValueError or TypeError)."""
+
+    code = "MODEL_REFUSED_INPUT"
 
 
 class UnsupportedMediaTypeError(InvalidInputError):

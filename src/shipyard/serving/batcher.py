@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from shipyard.errors import InvalidInputError, ShipyardError
+from shipyard.errors import ModelRefusedInputError, ShipyardError
 from shipyard.models.predictor import Predictor
 from shipyard.serving.config import DEFAULT_MAX_BATCH_SIZE, DEFAULT_MAX_LATENCY_MS
 
@@ -50,10 +50,8 @@ Array = np.ndarray[Any, Any]
 BatchObserver = Callable[[int, int, float], None]
 
 
-class ModelRefusedInput(InvalidInputError):
-    """The model itself raised on one request's input (a ValueError or TypeError)."""
-
-    code = "MODEL_REFUSED_INPUT"
+# Kept under the serving name callers use; every error class lives in shipyard.errors.
+ModelRefusedInput = ModelRefusedInputError
 
 
 def row_count(prepared: Any) -> int:
