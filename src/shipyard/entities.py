@@ -132,6 +132,19 @@ class ArtifactEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class RunKeys:
+    """The distinct metric, param and tag keys of some experiments' active runs.
+
+    Each list is sorted by code point and holds at most ``MAX_RUN_KEYS`` keys
+    (see :meth:`shipyard.store.base.Store.list_run_keys`).
+    """
+
+    metrics: list[str] = field(default_factory=list)
+    params: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
 class Page(Generic[T]):
     """One page of a listing; pass ``next_page_token`` back to get the next one."""
 

@@ -35,6 +35,7 @@ def test_openapi_documents_every_route(client: httpx.Client) -> None:
         ("/api/v1/experiments/{experiment_id}/tags", "put"),
         ("/api/v1/runs", "post"),
         ("/api/v1/runs/search", "post"),
+        ("/api/v1/runs/keys", "get"),
         ("/api/v1/runs/{run_id}", "patch"),
         ("/api/v1/runs/{run_id}/log-batch", "post"),
         ("/api/v1/runs/{run_id}/metrics/history", "get"),
@@ -218,6 +219,10 @@ def test_answers_match_their_documented_models(client: httpx.Client) -> None:
         (schemas.ExperimentPage, client.get("/api/v1/experiments")),
         (schemas.MetricHistory, client.get(f"{run_url}/metrics/history", params={"key": "acc"})),
         (schemas.ArtifactList, client.get(f"{run_url}/artifacts")),
+        (
+            schemas.RunKeysBody,
+            client.get("/api/v1/runs/keys", params={"experiment_id": run["experiment_id"]}),
+        ),
     ]
     for model, response in checks:
         assert response.status_code == 200, response.text
@@ -225,3 +230,4 @@ def test_answers_match_their_documented_models(client: httpx.Client) -> None:
     finished = schemas.RunBody.model_validate(checks[1][1].json())
     assert finished.status == "FINISHED" and finished.end_time is not None
     assert math.isnan(finished.metrics["acc"].value)
+    assert checks[-1][1].json() == {"metrics": ["acc"], "params": ["p"], "tags": ["team"]}

@@ -106,6 +106,34 @@ def test_chosen_columns_and_several_experiments(http: httpx.Client, seeded: Seed
     assert len(run_names(html)) == MNIST_RUNS + 4
 
 
+def test_column_picker_offers_keys_of_every_page(tmp_path: Path) -> None:
+    """The picker lists every key of the experiment, not only those of the runs shown."""
+    from shipyard.entities import Metric, Param
+    from shipyard.store.sql.store import SqlStore
+
+    db = f"sqlite:///{tmp_path / 'keys.db'}"
+    with SqlStore(db) as store:
+        experiment = store.create_experiment("keys")
+        oldest = store.create_run(experiment.id, name="oldest", start_time=1_000)
+        store.log_batch(
+            oldest.id, metrics=[Metric("old_loss", 0.5, 0, 1)], params=[Param("old_lr", "0.1")]
+        )
+        for index in range(2):
+            run = store.create_run(experiment.id, name=f"new-{index}", start_time=2_000 + index)
+            store.log_batch(run.id, metrics=[Metric("acc", 0.9, 0, 1)])
+    with (
+        live_server(db, str(tmp_path / "blobs")) as url,
+        httpx.Client(base_url=url, timeout=30) as client,
+    ):
+        first = client.get("/runs", params={"experiment": experiment.id, "page_size": "2"})
+        html = assert_page(first, 200)
+        assert run_names(html) == ["new-1", "new-0"]  # "oldest" is on page 2
+        picker = html.split('id="columns-picker"', 1)[1].split("</details>", 1)[0]
+        for spec in ("metrics.acc", "metrics.old_loss", "params.old_lr"):
+            assert f'name="col" value="{spec}"' in picker, spec
+        assert 'data-column="metrics.old_loss"' not in html  # offered, not shown
+
+
 def test_run_page_shows_overview_params_metrics_environment_artifacts(
     http: httpx.Client, seeded: Seeded
 ) -> None:

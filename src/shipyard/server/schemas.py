@@ -83,6 +83,7 @@ __all__ = [
     "MetricIn",
     "RenameExperimentBody",
     "RunBody",
+    "RunKeysBody",
     "RunPage",
     "SearchRunsBody",
     "SetTagBody",
@@ -273,6 +274,14 @@ class SearchRunsBody(BaseModel):
     view: ViewType = ViewType.ACTIVE
     max_results: StrictInt = DEFAULT_PAGE_SIZE
     page_token: StrictStr | None = None
+
+
+class RunKeysBody(BaseModel):
+    """Distinct keys of the active runs of some experiments, each list sorted by code point."""
+
+    metrics: list[str] = Field(description="Metric keys, at most 1000")
+    params: list[str] = Field(description="Param keys, at most 1000")
+    tags: list[str] = Field(description="Tag keys, at most 1000")
 
 
 class MetricHistory(BaseModel):

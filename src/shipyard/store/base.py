@@ -19,6 +19,7 @@ from shipyard.entities import (
     Page,
     Param,
     Run,
+    RunKeys,
     RunStatus,
     Tag,
     ViewType,
@@ -30,6 +31,8 @@ from shipyard.store.monitoring_base import MonitoringStore
 
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 10_000
+# The most keys of each kind that list_run_keys returns.
+MAX_RUN_KEYS = 1000
 
 
 class Store(DatasetStore, ModelRegistryStore, MonitoringStore, abc.ABC):
@@ -177,6 +180,17 @@ class Store(DatasetStore, ModelRegistryStore, MonitoringStore, abc.ABC):
         ``filter_string`` is the filter language (``metrics.acc > 0.9 and params.model = 'svm'``);
         ``order_by`` items look like ``metrics.acc DESC`` or ``attributes.start_time``.
         The default order is start time, newest first.
+        """
+
+    @abc.abstractmethod
+    def list_run_keys(self, experiment_ids: Sequence[str]) -> RunKeys:
+        """The distinct metric, param and tag keys of the active runs of these experiments.
+
+        All experiments when ``experiment_ids`` is empty; runs that are deleted, or
+        whose experiment is, do not count (the runs ``search_runs`` lists by default).
+        Each list is sorted by code point and capped at :data:`MAX_RUN_KEYS` keys: a
+        store with more keys of a kind returns the first ``MAX_RUN_KEYS`` in the
+        database's order, so past the cap the lists of two backends may differ.
         """
 
     # -- artifacts ---------------------------------------------------------

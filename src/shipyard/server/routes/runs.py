@@ -16,6 +16,7 @@ from shipyard.server.schemas import (
     MetricColumns,
     MetricHistory,
     RunBody,
+    RunKeysBody,
     RunPage,
     SearchRunsBody,
     UpdateRunBody,
@@ -66,6 +67,23 @@ def search_runs(body: SearchRunsBody, store: StoreDep) -> Response:
         page_token=body.page_token,
     )
     return FastJsonResponse(page_to_json(page, "runs", run_to_json))
+
+
+@router.get(
+    "/keys",
+    response_model=RunKeysBody,
+    summary="Distinct metric, param and tag keys of the active runs of some experiments",
+)
+def list_run_keys(
+    store: StoreDep,
+    experiment_id: Annotated[
+        list[str] | None, Query(description="Experiments to look at; none means all")
+    ] = None,
+) -> Response:
+    keys = store.list_run_keys(experiment_id or [])
+    return JSONResponse(
+        RunKeysBody(metrics=keys.metrics, params=keys.params, tags=keys.tags).model_dump()
+    )
 
 
 @router.get("/{run_id}", response_model=RunBody, summary="Get a run with its latest metrics")

@@ -6,12 +6,13 @@ costs the same with ten runs or a hundred thousand.
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from shipyard.entities import Experiment, Page, Run, ViewType
-from shipyard.errors import FilterSyntaxError, InvalidInputError
+from shipyard.entities import Experiment, Page, Run, RunKeys, ViewType
+from shipyard.errors import FilterSyntaxError, InvalidInputError, ShipyardError
 from shipyard.server.deps import StoreDep
 from shipyard.server.ui.rendering import PageRoute, render
 from shipyard.server.ui.runs_view import RunsView, available_columns, default_columns
@@ -20,6 +21,7 @@ from shipyard.store.base import Store
 __all__ = ["router"]
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
+log = logging.getLogger(__name__)
 
 EXPERIMENTS_PAGE_SIZE = 100
 
@@ -80,6 +82,16 @@ def _experiment_names(store: Store, runs: list[Run], known: list[Experiment]) ->
     return names
 
 
+def _run_keys(store: Store, experiment_ids: tuple[str, ...]) -> RunKeys | None:
+    """Every key of the experiments shown, for the column picker; None if the store failed
+    (the picker then offers the keys of the page alone)."""
+    try:
+        return store.list_run_keys(list(experiment_ids))
+    except ShipyardError:
+        log.warning("could not list the run keys of %s", experiment_ids or "all", exc_info=True)
+        return None
+
+
 @router.get("/runs", summary="Runs table")
 def runs_page(request: Request, store: StoreDep) -> Response:
     view = RunsView.from_query(request.query_params)
@@ -108,7 +120,7 @@ def runs_page(request: Request, store: StoreDep) -> Response:
         runs=page.items,
         experiment_names=_experiment_names(store, page.items, experiments),
         columns=columns,
-        choices=available_columns(page.items, columns),
+        choices=available_columns(page.items, columns, _run_keys(store, view.experiment_ids)),
         builtin_columns=BUILTIN_COLUMNS,
         next_token=page.next_page_token,
         error=error,

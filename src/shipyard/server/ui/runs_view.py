@@ -20,7 +20,7 @@ from typing import Any
 
 from starlette.datastructures import QueryParams
 
-from shipyard.entities import Run, ViewType
+from shipyard.entities import Run, RunKeys, ViewType
 from shipyard.errors import InvalidInputError
 from shipyard.store.filter_language import Entity, parse_order_by
 from shipyard.validation import validate_key
@@ -86,10 +86,17 @@ def _popular(runs: Sequence[Run], entity: Entity, limit: int) -> list[Column]:
     return [Column(entity, key) for key in sorted(keys)]
 
 
-def available_columns(runs: Iterable[Run], chosen: Sequence[Column]) -> list[Column]:
-    """Every metric and param key of ``runs`` plus the chosen columns, metrics first."""
+def available_columns(
+    runs: Iterable[Run], chosen: Sequence[Column], keys: RunKeys | None = None
+) -> list[Column]:
+    """The metric and param keys of ``keys`` (every key of the experiments shown) and of
+    ``runs`` (the page: the only source when ``keys`` is None), plus the chosen columns,
+    metrics first."""
     found = {Column(Entity.METRIC, k) for run in runs for k in run.metrics}
     found |= {Column(Entity.PARAM, k) for run in runs for k in run.params}
+    if keys is not None:
+        found |= {Column(Entity.METRIC, k) for k in keys.metrics}
+        found |= {Column(Entity.PARAM, k) for k in keys.params}
     found |= set(chosen)
     order = {Entity.METRIC: 0, Entity.PARAM: 1, Entity.TAG: 2, Entity.ATTRIBUTE: 3}
     return sorted(found, key=lambda c: (order[c.entity], c.key))

@@ -15,6 +15,7 @@ from shipyard.entities import (
     Page,
     Param,
     Run,
+    RunKeys,
     RunStatus,
     Tag,
     ViewType,
@@ -288,6 +289,17 @@ class RestStore(RestDatasetStore, RestModelRegistryStore, RestMonitoringStore, S
         }
         data = self._json("POST", "/runs/search", json_body=body, idempotent=True)
         return Page([run_from_json(item) for item in data["runs"]], data.get("next_page_token"))
+
+    def list_run_keys(self, experiment_ids: Sequence[str]) -> RunKeys:
+        if isinstance(experiment_ids, str) or not isinstance(experiment_ids, Sequence):
+            raise InvalidInputError("experiment_ids must be a list of experiment ids")
+        for experiment_id in experiment_ids:  # the query string would make a string of any
+            if not isinstance(experiment_id, str):
+                raise InvalidInputError(
+                    f"experiment id must be a non-empty string, got {experiment_id!r}"
+                )
+        data = self._json("GET", "/runs/keys", params={"experiment_id": list(experiment_ids)})
+        return RunKeys(metrics=data["metrics"], params=data["params"], tags=data["tags"])
 
     # -- artifacts ---------------------------------------------------------
     def log_artifacts(self, run_id: str, entries: Sequence[ArtifactEntry]) -> None:

@@ -22,6 +22,7 @@ from shipyard.entities import (
     Page,
     Param,
     Run,
+    RunKeys,
     RunStatus,
     Tag,
     ViewType,
@@ -36,7 +37,7 @@ from shipyard.errors import (
     ShipyardError,
 )
 from shipyard.store import names
-from shipyard.store.base import DEFAULT_PAGE_SIZE, Store
+from shipyard.store.base import DEFAULT_PAGE_SIZE, MAX_RUN_KEYS, Store
 from shipyard.store.sql import checks, history, loading, migrations, writes
 from shipyard.store.sql import tables as t
 from shipyard.store.sql.artifact_clashes import refuse_clashes
@@ -44,6 +45,7 @@ from shipyard.store.sql.datasets import SqlDatasetStore
 from shipyard.store.sql.engine import create_engine, read_transaction, write_transaction
 from shipyard.store.sql.models import SqlModelRegistryStore
 from shipyard.store.sql.monitoring import SqlMonitoringStore
+from shipyard.store.sql.run_keys import list_run_keys
 from shipyard.store.sql.search import search_run_ids
 from shipyard.validation import validate_key, validate_name, validate_tag_value, validate_timestamp
 
@@ -454,6 +456,13 @@ class SqlStore(SqlDatasetStore, SqlModelRegistryStore, SqlMonitoringStore, Store
                 conn, ids, filter_string, order_by, view, max_results, page_token
             )
             return Page(loading.load_runs(conn, run_ids), token)
+
+    def list_run_keys(self, experiment_ids: Sequence[str]) -> RunKeys:
+        if isinstance(experiment_ids, str) or not isinstance(experiment_ids, Sequence):
+            raise InvalidInputError("experiment_ids must be a list of experiment ids")
+        ids = [checks.check_id(i, "experiment id") for i in experiment_ids]
+        with self._read() as conn:
+            return list_run_keys(conn, ids, MAX_RUN_KEYS)
 
     # -- artifacts -----------------------------------------------------------------
     def log_artifacts(self, run_id: str, entries: Sequence[ArtifactEntry]) -> None:
