@@ -118,6 +118,18 @@ def test_a_model_not_served_answers_404(model_server: str) -> None:
     assert answer.json()["error"]["code"] == "NOT_FOUND"
 
 
+def test_an_oversized_feedback_body_answers_413(model_server: str) -> None:
+    from shipyard.monitoring.feedback import MAX_BODY_BYTES
+
+    answer = httpx.post(
+        f"{model_server}/v2/models/digits/feedback",
+        content=b"[" + b" " * MAX_BODY_BYTES + b"]",
+        headers={"Content-Type": "application/json"},
+    )
+    assert answer.status_code == 413
+    assert answer.json()["error"]["code"] == "PAYLOAD_TOO_LARGE"
+
+
 def test_served_names_may_change(client: Client) -> None:
     names = {"a"}
     app = FastAPI()

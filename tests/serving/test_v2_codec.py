@@ -219,6 +219,37 @@ def test_bad_binary_bodies_name_the_problem() -> None:
         decode_bytes_tensor(struct.pack("<I", 10) + b"abc", 1, "s")
 
 
+def test_a_huge_declared_bytes_shape_with_little_data_is_refused_before_allocating() -> None:
+    header = {
+        "inputs": [
+            {
+                "name": "s",
+                "shape": [1_000_000_000, 1_000_000_000],
+                "datatype": "BYTES",
+                "parameters": {"binary_data_size": 8},
+            }
+        ]
+    }
+    head = json.dumps(header).encode()
+    with pytest.raises(InvalidInputError, match="need at least"):
+        decode_request(head + struct.pack("<I", 4) + b"abcd", str(len(head)))
+
+
+def test_binary_bool_elements_must_be_zero_or_one() -> None:
+    header = {
+        "inputs": [
+            {"name": "b", "shape": [2], "datatype": "BOOL", "parameters": {"binary_data_size": 2}}
+        ]
+    }
+    head = json.dumps(header).encode()
+    assert list(decode_request(head + b"\x01\x00", str(len(head))).inputs[0].data) == [
+        True,
+        False,
+    ]
+    with pytest.raises(InvalidInputError, match="BOOL elements must be bytes 0 or 1"):
+        decode_request(head + b"\x02\x00", str(len(head)))
+
+
 def test_response_in_json() -> None:
     encoded = encode_response(
         "m",

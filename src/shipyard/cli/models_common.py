@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from shipyard.entities import (
     MODEL_URI_SCHEME,
     AliasEvent,
+    ArtifactEntry,
     Evaluation,
     ModelVersion,
     PromotionDecision,
@@ -18,6 +17,7 @@ from shipyard.entities import (
 from shipyard.errors import InvalidInputError
 from shipyard.store.base import Store
 from shipyard.store.rest import models_codec as codec
+from shipyard.tracking.artifacts import download_entry
 from shipyard.tracking.client import Client
 
 from .output import client
@@ -91,38 +91,20 @@ def decision_to_json(decision: PromotionDecision) -> dict[str, Any]:
 
 
 # -- download -----------------------------------------------------------------------------
-def _safe(relative: str) -> PurePosixPath:
-    path = PurePosixPath(relative)
-    if path.is_absolute() or ".." in path.parts or not path.parts:
-        raise InvalidInputError(f"refusing package file path {relative!r}")
-    return path
-
-
 def download_package(c: Client, text: str, dest: Path) -> list[str]:
     """Write every file of the package ``text`` names into ``dest`` (created if missing);
     returns the relative paths written. The manifest is the one the version pins, and
-    every file is checked against the digest it lists."""
+    every file is streamed and checked against the digest it lists."""
     from shipyard.models import MANIFEST_FILE, resolve
 
     resolved = resolve(model_uri(text), client=c)
-    files: dict[str, str] = {}
-    listed = resolved.manifest.get("files")
-    if isinstance(listed, dict):
-        for path, info in listed.items():
-            if isinstance(info, dict) and isinstance(info.get("digest"), str):
-                files[str(path)] = info["digest"]
-    files[MANIFEST_FILE] = resolved.package_digest
+    entries = [
+        ArtifactEntry(name, entry.size, entry.digest)
+        for name, entry in resolved.package.files.items()
+    ]
+    manifest_size = c.blob_store.size(resolved.package_digest)
+    entries.append(ArtifactEntry(MANIFEST_FILE, manifest_size, resolved.package_digest))
     dest.mkdir(parents=True, exist_ok=True)
-    for relative, digest in sorted(files.items()):
-        target = dest.joinpath(*_safe(relative).parts)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        data = b"".join(c.blob_store.open(digest))  # read whole: the hash is verified
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".part-")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-    return sorted(files)
+    for entry in sorted(entries, key=lambda e: e.path):
+        download_entry(c.blob_store, entry, dest)
+    return sorted(entry.path for entry in entries)

@@ -146,7 +146,10 @@ def _print(chain: dict[str, Any]) -> None:
     out = console()
     version: ModelVersion = chain["model_version"]
     run: Run | None = chain["run"]
-    out.rule(f"[bold]Lineage of {version.uri}")
+    if out.is_terminal:
+        out.rule(f"[bold]Lineage of {version.uri}")
+    else:  # piped: the console is very wide, and a rule would fill it
+        out.print(f"[bold]Lineage of {version.uri}")
     out.print("[bold]Dataset versions[/]")
     datasets: list[DatasetVersion] = chain["datasets"]
     print_table(

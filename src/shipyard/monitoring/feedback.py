@@ -20,7 +20,7 @@ import json
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from shipyard.errors import InvalidInputError, NotFoundError, ShipyardError
+from shipyard.errors import InvalidInputError, NotFoundError, PayloadTooLargeError, ShipyardError
 from shipyard.store.monitoring_checks import (
     MAX_FEEDBACK_ITEMS,
     check_feedback_items,
@@ -69,6 +69,19 @@ def log_feedback(
     record_feedback(client, model_name, [(request_id, label)])
 
 
+async def _bounded_body(request: Any) -> bytes:
+    """The request body, refused (413) as soon as it passes ``MAX_BODY_BYTES``: a huge
+    upload is never held in memory whole."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise PayloadTooLargeError(f"feedback body is over {MAX_BODY_BYTES} bytes, the limit")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def parse_feedback_body(body: bytes) -> list[tuple[str, Any]]:
     """(request id, label) pairs of a feedback request body; ``InvalidInputError`` names
     what is wrong."""
@@ -78,8 +91,8 @@ def parse_feedback_body(body: bytes) -> list[tuple[str, Any]]:
         )
     try:
         data = json.loads(body)
-    except (ValueError, RecursionError):
-        raise InvalidInputError("feedback body must be JSON") from None
+    except (ValueError, RecursionError) as exc:
+        raise InvalidInputError(f"feedback body must be JSON: {exc}") from None
     if isinstance(data, dict) and "items" in data:
         data = data["items"]
     items = data if isinstance(data, list) else [data]
@@ -125,7 +138,7 @@ def create_feedback_router(
         try:
             if model_name not in set(served()):
                 raise NotFoundError(f"model {model_name!r} is not served here")
-            pairs = parse_feedback_body(await request.body())
+            pairs = parse_feedback_body(await _bounded_body(request))
             recorded = await run_in_threadpool(record_feedback, client, model_name, pairs)
         except ShipyardError as exc:
             return JSONResponse(exc.to_payload(), status_code=exc.http_status)

@@ -199,7 +199,12 @@ class Follower:
             for slot in self.slots:
                 if self._stop.is_set():
                     return
-                self.check(slot)
+                try:
+                    self.check(slot)
+                except Exception:
+                    # A failed hand-over (a swap that timed out, say) must not end following:
+                    # the current version keeps serving and the next poll tries again.
+                    log.exception("%s: following the alias failed", slot.uri)
 
     def check(self, slot: ModelSlot) -> None:
         """Resolve ``slot``'s URI once; load and hand over a new version if it moved."""
@@ -242,7 +247,12 @@ def swap_on_loop(
             log.info("%s: version %s replaced version %s", slot.uri, new.label, old.label)
             on_swapped(slot, old, new)
             await old.batcher.close()
-            gc.freeze()  # the new version's objects too (see app.py's lifespan)
+            # Thaw first so the replaced version (frozen at its own load) can be collected,
+            # then freeze the new one (see app.py's lifespan).
+            del old
+            gc.unfreeze()
+            gc.collect()
+            gc.freeze()
 
         future = asyncio.run_coroutine_threadsafe(swap(), loop)
         future.result(_SWAP_TIMEOUT_S)

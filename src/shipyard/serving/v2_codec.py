@@ -221,12 +221,20 @@ def _from_binary(
             f"input {name!r}: shape {list(shape)} of {datatype} needs {expected} bytes, "
             f"binary_data_size is {len(chunk)}"
         )
+    if datatype == "BOOL" and chunk and int(np.frombuffer(chunk, np.uint8).max()) > 1:
+        raise InvalidInputError(f"input {name!r}: BOOL elements must be bytes 0 or 1")
     # A copy: frombuffer's array is read-only and some models write into their input.
     return np.frombuffer(chunk, dtype=dtype.newbyteorder("<")).astype(dtype).reshape(shape)
 
 
 def decode_bytes_tensor(chunk: bytes, count: int, name: str) -> np.ndarray[Any, Any]:
     """``count`` length-prefixed elements, as an object array of str (bytes when not UTF-8)."""
+    # Each element takes at least its 4-byte length: check before allocating count slots.
+    if len(chunk) < 4 * count:
+        raise InvalidInputError(
+            f"input {name!r}: {count} BYTES elements need at least {4 * count} bytes, "
+            f"binary_data_size is {len(chunk)}"
+        )
     out = np.empty(count, dtype=object)
     position = 0
     view = memoryview(chunk)

@@ -130,11 +130,12 @@ def download_artifacts(
     entries = entries_under(store, run_id, path)
     dest.mkdir(parents=True, exist_ok=True)
     for entry in entries:
-        _download_one(blobs, entry, dest)
+        download_entry(blobs, entry, dest)
     return dest / path.strip("/") if path and path.strip("/") else dest
 
 
-def _download_one(blobs: BlobStore, entry: ArtifactEntry, dest: Path) -> None:
+def download_entry(blobs: BlobStore, entry: ArtifactEntry, dest: Path) -> None:
+    """Write one stored file to ``dest/<entry.path>``, streamed and verified, atomically."""
     # The path comes from the store (a server, perhaps not ours): it must stay inside dest,
     # also through a symbolic link already there.
     path = validate_artifact_path(entry.path, "artifact path from the store")
