@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
 from shipyard.data.statcache import default_cache_dir
+from shipyard.entities import ArtifactEntry
 from shipyard.errors import DataCorruptionError
 from shipyard.models.manifest import FileEntry
 from shipyard.store.base import BlobStore
-from shipyard.store.hashing import hash_file, new_hasher
+from shipyard.store.hashing import hash_file
+from shipyard.tracking.artifacts import download_entry
 
 __all__ = ["cache_root", "fetch_files"]
 
@@ -52,23 +53,14 @@ def fetch_files(blobs: BlobStore, files: Mapping[str, FileEntry], where: str) ->
 
 
 def _download(blobs: BlobStore, name: str, entry: FileEntry, path: Path, where: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{entry.digest[:16]}.", suffix=".part")
+    """Into the cache under its digest: streamed, verified and moved in whole by the
+    artifact download every other reader uses; read-only once there."""
+    relative = path.relative_to(cache_root()).as_posix()
     try:
-        hasher = new_hasher()
-        size = 0
-        with os.fdopen(fd, "wb") as handle:
-            for chunk in blobs.open(entry.digest):
-                hasher.update(chunk)
-                size += len(chunk)
-                handle.write(chunk)
-        if (hasher.hexdigest(), size) != (entry.digest, entry.size):
-            raise DataCorruptionError(
-                f"file {name!r} of {where} does not match its manifest: expected digest "
-                f"{entry.digest} ({entry.size} bytes), got {hasher.hexdigest()} ({size} bytes)"
-            )
-        os.chmod(partial, 0o444)
-        os.replace(partial, path)
-    except BaseException:
-        Path(partial).unlink(missing_ok=True)
-        raise
+        download_entry(blobs, ArtifactEntry(relative, entry.size, entry.digest), cache_root())
+    except DataCorruptionError:
+        raise DataCorruptionError(
+            f"file {name!r} of {where} does not match its manifest (digest {entry.digest}, "
+            f"{entry.size} bytes)"
+        ) from None
+    os.chmod(path, 0o444)

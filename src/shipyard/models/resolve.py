@@ -16,7 +16,6 @@ from shipyard.entities import ModelVersion
 from shipyard.errors import DataCorruptionError, InvalidInputError, NotFoundError
 from shipyard.models.manifest import MANIFEST_FILE, Manifest
 from shipyard.models.uris import ModelRef, RunModelRef, parse_model_uri, run_uri
-from shipyard.store.hashing import new_hasher
 from shipyard.tracking import artifacts
 
 if TYPE_CHECKING:
@@ -77,14 +76,12 @@ def registry_of(store: Store) -> ModelRegistryStore:
 
 
 def _read_blob(blobs: BlobStore, digest: str, where: str) -> bytes:
-    hasher = new_hasher()
-    chunks = []
-    for chunk in blobs.open(digest):
-        hasher.update(chunk)
-        chunks.append(chunk)
-    if hasher.hexdigest() != digest:
-        raise DataCorruptionError(f"the manifest of {where} does not match its digest {digest}")
-    return b"".join(chunks)
+    try:
+        return b"".join(blobs.open(digest))  # read whole, so the store verifies the hash
+    except DataCorruptionError:
+        raise DataCorruptionError(
+            f"the manifest of {where} does not match its digest {digest}"
+        ) from None
 
 
 def _run_package(client: Client, run_id: str, path: str) -> tuple[str, str, bytes]:
