@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 import shipyard as sy
-from shipyard.store.artifacts import blob_key
 from shipyard.store.rest.blobs import RestBlobStore
 from shipyard.store.rest.http import RetryPolicy
+from tests.support.blobs import corrupt_blob
 from tests.support.live_server import live_server
 from tests.tracking.conftest import _no_leftover_runs
 
@@ -35,16 +35,9 @@ class Backend:
     blob_root: Path
     client: sy.Client
 
-    def blob_file(self, digest: str) -> Path:
-        return self.blob_root / blob_key(digest)
-
     def corrupt(self, digest: str) -> None:
-        """Flip one byte of a stored blob, in place, as a failing disk would."""
-        path = self.blob_file(digest)
-        os.chmod(path, 0o644)
-        data = bytearray(path.read_bytes())
-        data[len(data) // 2] ^= 0xFF
-        path.write_bytes(bytes(data))
+        """Flip one byte of a stored blob (loose or packed), in place, as a failing disk would."""
+        corrupt_blob(self.blob_root, digest)
 
 
 @pytest.fixture(scope="session")

@@ -66,3 +66,27 @@ def test_a_missing_live_manifest_stops_gc_before_anything_is_removed(
     with pytest.raises(ShipyardError, match="nothing was removed"):
         collect_garbage(client.store, blobs, grace_seconds=0)
     assert blobs.exists(orphan)
+
+
+def test_gc_reclaims_packed_blobs_of_deleted_versions(client: sy.Client, tmp_path: Path) -> None:
+    blobs = client.blob_store
+    assert isinstance(blobs, FsspecBlobStore)
+    old = make_tree(tmp_path / "old", {f"f{i:03d}.bin": f"old file {i}" * 20 for i in range(100)})
+    new = make_tree(tmp_path / "new", {f"f{i:03d}.bin": f"new file {i}" * 20 for i in range(100)})
+    sy.data.add(old, "packed", client=client)
+    sy.data.add(new, "packed", client=client)
+    packs = sorted((tmp_path / "store" / "artifacts" / "packs").glob("*.pack"))
+    assert len(packs) == 2, "each add of 100 small files writes one pack"
+    client.store.delete_dataset_version("packed", 1)
+
+    plan = collect_garbage(client.store, blobs, dry_run=True, grace_seconds=0)
+    assert len(plan.removed) == 101  # the files and the manifest of version 1
+    assert plan.packs.removed_packs == 0 and all(p.exists() for p in packs)
+
+    done = collect_garbage(client.store, blobs, grace_seconds=0)
+    assert len(done.removed) == 101
+    assert done.packs.removed_packs == 1 and done.packs.freed_bytes > 0
+    assert sum(1 for p in packs if p.exists()) == 1
+    out = sy.data.get("datasets:/packed", tmp_path / "out", client=client)
+    assert (out / "f007.bin").read_text() == "new file 7" * 20
+    assert collect_garbage(client.store, blobs, grace_seconds=0).removed == []

@@ -1,4 +1,5 @@
-"""Uploads that trust the scan's digests: a local copy without a second hash, server batches."""
+"""Uploads that trust the scan's digests (a local copy without a second hash, server
+batches), and small files packed into pack files of a local store."""
 
 from __future__ import annotations
 
@@ -7,9 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from shipyard.data.add import upload_blobs
+from shipyard.data.add import add_path, upload_blobs
+from shipyard.data.checkout import checkout
 from shipyard.data.scan import scan
 from shipyard.errors import DataCorruptionError
+from shipyard.store.artifacts import FsspecBlobStore
+from shipyard.store.hashing import hash_bytes
+from shipyard.store.packs import MAX_PACKED_BLOB
 from tests.data.conftest import Backend, make_tree
 
 
@@ -34,3 +39,42 @@ def test_a_file_changed_after_it_was_hashed_is_refused(backend: Backend, tmp_pat
         upload_blobs(blobs, found, found.manifest.digests(), quiet=True, workers=1)
     changed = next(e.digest for e in found.manifest if e.path == "b.bin")
     assert not blobs.exists(changed)
+
+
+def test_many_small_files_go_into_packs_and_come_back_out(backend: Backend, tmp_path: Path) -> None:
+    files = {f"d{i % 4}/f{i:03d}.bin": os.urandom(50 + i) for i in range(150)}
+    files["d0/big.bin"] = os.urandom(MAX_PACKED_BLOB + 1)
+    root = make_tree(tmp_path / "tree", files)
+    os.chmod(root / "d1/f001.bin", 0o755)
+    c = backend.client
+    result = add_path(c.store, c.blob_store, root, f"packed-{backend.kind}", quiet=True)
+    assert result.uploaded_files == 151
+    blobs = backend.client.blob_store
+    digests = sorted({hash_bytes(data) for data in files.values()})
+    if backend.kind == "sqlite":  # a local folder store: small blobs packed, the big one loose
+        assert isinstance(blobs, FsspecBlobStore)
+        packed = blobs.packed_locations(digests)
+        assert set(packed) == set(digests) - {hash_bytes(files["d0/big.bin"])}
+        assert sum(1 for _ in (backend.blob_root / "packs").glob("*.pack")) >= 1
+    for link in ("auto", "copy", "hardlink"):
+        out = tmp_path / f"out-{link}"
+        checked = checkout(blobs, result.version, out, link=link, quiet=True)  # type: ignore[arg-type]
+        assert checked.written == 151
+        for rel, data in files.items():
+            assert (out / rel).read_bytes() == data, rel
+        assert os.access(out / "d1/f001.bin", os.X_OK) or link == "hardlink"
+        assert not any(p.name.endswith(".part") for p in out.rglob("*"))
+
+
+def test_a_corrupt_packed_blob_is_never_checked_out(backend: Backend, tmp_path: Path) -> None:
+    files = {f"f{i:03d}.bin": os.urandom(100) for i in range(80)}
+    root = make_tree(tmp_path / "tree", files)
+    c = backend.client
+    result = add_path(c.store, c.blob_store, root, f"corrupt-pack-{backend.kind}", quiet=True)
+    victim = hash_bytes(files["f040.bin"])
+    backend.corrupt(victim)
+    out = tmp_path / "out"
+    with pytest.raises(DataCorruptionError, match=r"f040\.bin"):
+        checkout(backend.client.blob_store, result.version, out, quiet=True)
+    assert not (out / "f040.bin").exists()
+    assert (out / "f041.bin").read_bytes() == files["f041.bin"]

@@ -20,7 +20,7 @@ from shipyard.errors import (
     NotFoundError,
     ShipyardError,
 )
-from shipyard.store.artifacts import blob_key
+from shipyard.store.artifacts import local_blob_key
 from shipyard.store.hashing import hash_bytes
 from tests.data.conftest import Backend, age, make_tree
 
@@ -105,14 +105,14 @@ def test_an_interrupted_add_leaves_no_version_and_a_retry_completes(
 ) -> None:
     root = make_tree(tmp_path / "src", _files(40))
     found = scan(root, use_cache=False)
-    # A file where one blob's shard folder must go: storing that blob fails for
-    # real (like a broken disk), after other blobs were stored.
+    # A folder where one blob's file must go: storing that blob fails for real
+    # (like a broken disk), after other blobs were stored.
     victim = sorted(found.manifest.digests())[-1]
-    obstacle = (backend.blob_root / blob_key(victim)).parent
-    if obstacle.exists():
-        pytest.skip("the shard folder already exists in the shared store")
-    obstacle.parent.mkdir(parents=True, exist_ok=True)
-    obstacle.write_bytes(b"not a folder")
+    obstacle = backend.blob_root / local_blob_key(victim)
+    if obstacle.is_file():
+        obstacle.chmod(0o644)
+        obstacle.unlink()  # stored by an earlier test of the shared store: store it again
+    obstacle.mkdir(parents=True)
     try:
         with pytest.raises(ShipyardError):
             _add(backend, root, name)
@@ -123,7 +123,7 @@ def test_an_interrupted_add_leaves_no_version_and_a_retry_completes(
         stored = len(digests - backend.client.blob_store.missing(digests))
         assert 0 < stored < 40
     finally:
-        obstacle.unlink()
+        obstacle.rmdir()
     retry = _add(backend, root, name)
     assert retry.created and retry.version.version == 1
     assert retry.uploaded_files == 40 - stored

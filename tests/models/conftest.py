@@ -6,7 +6,6 @@ data (nothing downloads); each test logs them into its own run.
 
 from __future__ import annotations
 
-import os
 import uuid
 import warnings
 from collections.abc import Iterator
@@ -19,9 +18,9 @@ import pandas as pd
 import pytest
 
 import shipyard as sy
-from shipyard.store.artifacts import blob_key
 from shipyard.store.rest.blobs import RestBlobStore
 from shipyard.store.rest.http import RetryPolicy
+from tests.support.blobs import corrupt_blob
 from tests.support.live_server import live_server
 from tests.tracking.conftest import _no_leftover_runs
 
@@ -41,12 +40,8 @@ class Backend:
         return self.client.start_run(experiment="models", capture=False)
 
     def corrupt(self, digest: str) -> None:
-        """Flip one byte of a stored blob in place, as a failing disk would."""
-        path = self.blob_root / blob_key(digest)
-        os.chmod(path, 0o644)
-        data = bytearray(path.read_bytes())
-        data[len(data) // 2] ^= 0xFF
-        path.write_bytes(bytes(data))
+        """Flip one byte of a stored blob (loose or packed), in place, as a failing disk would."""
+        corrupt_blob(self.blob_root, digest)
 
 
 @pytest.fixture(scope="session")

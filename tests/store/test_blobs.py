@@ -37,14 +37,21 @@ class Backend:
         self.root = root
 
     def blob_path(self, digest: str) -> str:
+        if self.local:
+            return f"{self.root}/blobs/{digest[:2]}/{digest}"
         return f"{self.root}/blobs/{digest[:2]}/{digest[2:4]}/{digest}"
 
+    @property
+    def local(self) -> bool:
+        return self.fs.protocol == "file" or "file" in self.fs.protocol
+
     def all_objects(self) -> list[str]:
-        return sorted(self.fs.find(self.root))
+        """Every object below the root but a local store's layout marker."""
+        return sorted(p for p in self.fs.find(self.root) if not p.endswith("/blobs/LAYOUT"))
 
     def overwrite(self, digest: str, data: bytes) -> None:
         path = self.blob_path(digest)
-        if self.fs.protocol == "file" or "file" in self.fs.protocol:
+        if self.local:
             os.chmod(path, 0o644)  # blobs are stored read-only
         self.fs.pipe_file(path, data)
 
@@ -240,16 +247,61 @@ def test_concurrent_puts_of_the_same_content(backend: Backend) -> None:
 def test_local_layout_and_read_only_blobs(tmp_path: Path) -> None:
     store = FsspecBlobStore(str(tmp_path))
     digest, _ = store.put(io.BytesIO(b"layout"))
-    path = tmp_path / "blobs" / digest[:2] / digest[2:4] / digest
+    path = tmp_path / "blobs" / digest[:2] / digest
     assert path.read_bytes() == b"layout"
     assert path.stat().st_mode & 0o222 == 0
     assert list((tmp_path / "tmp").iterdir()) == []
 
 
+def test_a_new_local_store_is_marked_with_its_layout(tmp_path: Path) -> None:
+    FsspecBlobStore(str(tmp_path)).put(io.BytesIO(b"first"))
+    assert (tmp_path / "blobs" / "LAYOUT").read_text() == "flat-256\n"
+    # Reopened, it keeps the one-level layout and does not look elsewhere.
+    store = FsspecBlobStore(str(tmp_path))
+    digest, _ = store.put(io.BytesIO(b"again"))
+    assert (tmp_path / "blobs" / digest[:2] / digest).is_file()
+    assert [blob.digest for blob in store.iter_blobs()] == sorted([digest, hash_bytes(b"first")])
+
+
+def _legacy_store(root: Path, contents: list[bytes]) -> list[str]:
+    """Blobs as a store of the two-level layout holds them: blobs/ab/cd/<digest>, no marker."""
+    digests = []
+    for data in contents:
+        digest = hash_bytes(data)
+        path = root / "blobs" / digest[:2] / digest[2:4] / digest
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        path.chmod(0o444)
+        digests.append(digest)
+    return digests
+
+
+def test_a_two_level_local_store_stays_readable_and_takes_new_blobs(tmp_path: Path) -> None:
+    old = _legacy_store(tmp_path, [b"old one", b"old two"])
+    store = FsspecBlobStore(str(tmp_path))
+    assert not (tmp_path / "blobs" / "LAYOUT").exists()
+    assert b"".join(store.open(old[0])) == b"old one"
+    assert store.exists(old[1]) and store.size(old[1]) == len(b"old two")
+    assert store.missing([*old, ABSENT]) == {ABSENT}
+    local = store.local_path(old[0])
+    assert local is not None and Path(local).read_bytes() == b"old one"
+    # Storing existing content again adds nothing; new content goes to the new place.
+    assert store.put(io.BytesIO(b"old one")) == (old[0], len(b"old one"))
+    new, _ = store.put(io.BytesIO(b"new"))
+    assert (tmp_path / "blobs" / new[:2] / new).is_file()
+    assert not (tmp_path / "blobs" / old[0][:2] / old[0]).exists()
+    listed = [blob.digest for blob in store.iter_blobs()]
+    assert listed == sorted([*old, new])
+    assert store.delete(old[0]) and not store.exists(old[0])
+    assert not store.delete(old[0])
+    with pytest.raises(NotFoundError):
+        store.open(old[0])
+
+
 def test_local_torn_blob_is_repaired_by_the_next_put(tmp_path: Path) -> None:
     store = FsspecBlobStore(f"file://{tmp_path}")
     digest, _ = store.put(io.BytesIO(b"complete content"))
-    path = tmp_path / "blobs" / digest[:2] / digest[2:4] / digest
+    path = tmp_path / "blobs" / digest[:2] / digest
     os.chmod(path, 0o644)
     path.write_bytes(b"")  # what a crash before the data reached the disk leaves
     with pytest.raises(DataCorruptionError):

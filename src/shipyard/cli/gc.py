@@ -45,6 +45,9 @@ def command(dry_run: bool, grace_seconds: float, as_json: bool) -> None:
                 "removed": [blob.digest for blob in result.removed],
                 "freed_bytes": result.freed_bytes,
                 "spared_young": result.spared_young,
+                "packs_removed": result.packs.removed_packs,
+                "packs_rewritten": result.packs.rewritten_packs,
+                "pack_bytes_freed": result.packs.freed_bytes,
             }
         )
         return
@@ -54,3 +57,9 @@ def command(dry_run: bool, grace_seconds: float, as_json: bool) -> None:
         f"{format_size(result.freed_bytes)}; {result.spared_young} unreferenced blob(s) "
         f"younger than {grace_seconds:g}s spared."
     )
+    packs = result.packs
+    if packs.removed_packs or packs.rewritten_packs:
+        click.echo(
+            f"Pack files: {packs.removed_packs} removed, {packs.rewritten_packs} rewritten, "
+            f"{format_size(packs.freed_bytes)} freed."
+        )

@@ -10,9 +10,40 @@ import click
 from shipyard._version import __version__
 from shipyard.errors import ShipyardError
 
+# Command name -> (module, attribute). Imported on first use: a command pays
+# only for what it needs (`shipyard data add` does not load the model server).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "experiments": ("shipyard.cli.experiments", "group"),
+    "runs": ("shipyard.cli.runs", "group"),
+    "artifacts": ("shipyard.cli.artifacts", "group"),
+    "data": ("shipyard.cli.data", "group"),
+    "gc": ("shipyard.cli.gc", "command"),
+    "server": ("shipyard.cli.server", "command"),
+    "demo": ("shipyard.cli.demo", "command"),
+    "models": ("shipyard.cli.models", "group"),
+    "serve": ("shipyard.cli.serve", "command"),
+    "predict": ("shipyard.cli.predict", "command"),
+    "build": ("shipyard.cli.build", "command"),
+    "monitor": ("shipyard.cli.monitor", "group"),
+}
+
 
 class ShipyardGroup(click.Group):
-    """Renders every :class:`ShipyardError` as one ``Error: ...`` line, never a traceback."""
+    """Loads its commands lazily; renders every :class:`ShipyardError` as one
+    ``Error: ...`` line, never a traceback."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*COMMANDS, *self.commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.commands or cmd_name not in COMMANDS:
+            return self.commands.get(cmd_name)
+        module, attribute = COMMANDS[cmd_name]
+        command = getattr(importlib.import_module(module), attribute)
+        if not isinstance(command, click.Command):
+            raise TypeError(f"{module}.{attribute} is not a click command")
+        self.add_command(command, cmd_name)
+        return command
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -36,28 +67,6 @@ def cli() -> None:
     The store is chosen by SHIPYARD_URI (a server URL, a database URL or a
     folder); with nothing set it is ./.shipyard in the current directory.
     """
-
-
-def _register_commands() -> None:
-    # Imported here so that `shipyard --help` lists every group and a broken
-    # optional part names itself instead of breaking the whole command.
-    from shipyard.cli import artifacts, data, demo, experiments, gc, models, runs, server
-
-    cli.add_command(experiments.group)
-    cli.add_command(runs.group)
-    cli.add_command(artifacts.group)
-    cli.add_command(data.group)
-    cli.add_command(gc.command)
-    cli.add_command(server.command)
-    cli.add_command(demo.command)
-    cli.add_command(models.group)
-    cli.add_command(importlib.import_module("shipyard.cli.serve").command)
-    cli.add_command(importlib.import_module("shipyard.cli.predict").command)
-    cli.add_command(importlib.import_module("shipyard.cli.build").command)
-    cli.add_command(importlib.import_module("shipyard.cli.monitor").group)
-
-
-_register_commands()
 
 
 def main() -> None:

@@ -21,15 +21,22 @@ from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from shipyard.data.bulk import cyclic_gc_paused
 from shipyard.data.manifest import store_manifest
 from shipyard.data.progress import progress_bar
-from shipyard.data.scan import ScanResult, scan
+from shipyard.data.scan import ScanResult, local_workers, scan
 from shipyard.data.statcache import StatCache
 from shipyard.entities import DatasetVersion
 from shipyard.errors import DataCorruptionError, NotFoundError, ShipyardError
 from shipyard.store.artifacts import FsspecBlobStore
 from shipyard.store.base import BlobStore, Store
 from shipyard.store.datasets_base import validate_dataset_name, validate_version_tag
+from shipyard.store.packs import (
+    MAX_PACKED_BLOB,
+    MIN_PACKED_BLOBS,
+    PACK_TARGET_BYTES,
+    PackedSource,
+)
 from shipyard.tracking.context import current_user
 
 if TYPE_CHECKING:
@@ -45,6 +52,8 @@ _BATCH_BYTES = 64 * 1024 * 1024
 # Work items for a server: each is a few batch requests (see RestBlobStore.put_many).
 _REMOTE_BATCH_FILES = 2_000
 _REMOTE_BATCH_BYTES = 16 * 1024 * 1024
+# Packs smaller than this are not split further to spread work over threads.
+MIN_PACK_BYTES = 8 * 1024 * 1024
 TABLE_SUFFIXES = (".csv", ".tsv", ".parquet", ".pq")
 MAX_PROFILED_FILES = 100
 _PROFILE_MODULE = "shipyard.data.profile"
@@ -82,6 +91,22 @@ def add_path(
     workers: int = UPLOAD_WORKERS,
 ) -> AddResult:
     """Store ``path`` (a file or folder) as the next version of dataset ``name``."""
+    with cyclic_gc_paused():
+        return _add_path(store, blobs, path, name, message, tags, strict, quiet, cache, workers)
+
+
+def _add_path(
+    store: Store,
+    blobs: BlobStore,
+    path: str | os.PathLike[str],
+    name: str,
+    message: str | None,
+    tags: Sequence[str],
+    strict: bool,
+    quiet: bool | None,
+    cache: StatCache | None,
+    workers: int,
+) -> AddResult:
     name = validate_dataset_name(name)
     tags = [validate_version_tag(tag) for tag in dict.fromkeys(tags)]
     found = scan(path, strict=strict, quiet=quiet, cache=cache)
@@ -136,7 +161,7 @@ def upload_blobs(
             todo.append((entry.digest, found.sources[entry.path], entry.size, entry.path))
     if not todo:
         return 0, 0
-    total = sum(item[2] for item in todo)
+    files, total = len(todo), sum(item[2] for item in todo)
     stop = threading.Event()
     jobs: list[Callable[[], None]]
     # Imported here: `import shipyard` must not pull in the HTTP client.
@@ -147,10 +172,19 @@ def upload_blobs(
             batches = _batch(todo, _REMOTE_BATCH_FILES, _REMOTE_BATCH_BYTES)
             jobs = [functools.partial(_put_remote, blobs, b, stop, advance) for b in batches]
         else:
+            jobs = []
+            if isinstance(blobs, FsspecBlobStore) and blobs.is_local:
+                small = [item for item in todo if item[2] <= MAX_PACKED_BLOB]
+                if len(small) >= MIN_PACKED_BLOBS:
+                    todo = [item for item in todo if item[2] > MAX_PACKED_BLOB]
+                    packs = _split_packs(small, min(workers, local_workers()))
+                    jobs = [functools.partial(_pack, blobs, b, stop, advance) for b in packs]
             put = _putter(blobs, found)
-            jobs = [functools.partial(_put_batch, put, b, stop, advance) for b in _batch(todo)]
+            jobs += [
+                functools.partial(_put_batch, put, b, stop, advance) for b in _batch(todo) if b
+            ]
         _run_batches(jobs, workers, stop)
-    return len(todo), total
+    return files, total
 
 
 def _put_remote(
@@ -173,6 +207,40 @@ def _put_remote(
     except OSError as exc:
         raise ShipyardError(
             f"could not upload: {exc}; nothing was committed, run the same command again to resume"
+        ) from exc
+    advance(sum(item[2] for item in batch))
+
+
+def _split_packs(
+    small: list[tuple[str, str, int, str]], workers: int
+) -> list[list[tuple[str, str, int, str]]]:
+    """Packs of at most PACK_TARGET_BYTES, and enough of them to keep every worker busy."""
+    total = sum(item[2] for item in small)
+    share = -(-total // max(1, workers))
+    limit = max(MIN_PACK_BYTES, min(PACK_TARGET_BYTES, share))
+    return [b for b in _batch(small, files=len(small), size=limit) if b]
+
+
+def _pack(
+    blobs: FsspecBlobStore,
+    batch: list[tuple[str, str, int, str]],
+    stop: threading.Event,
+    advance: Callable[[int], None],
+) -> None:
+    if stop.is_set():
+        return
+    try:
+        blobs.pack([PackedSource(digest, source, size) for digest, source, size, _ in batch])
+    except DataCorruptionError as exc:
+        changed = [rel for digest, _, _, rel in batch if digest in exc.message]
+        raise DataCorruptionError(
+            f"{changed[0] if changed else 'a file'} changed while it was being added; "
+            "nothing was committed, add it again"
+        ) from None
+    except OSError as exc:
+        raise ShipyardError(
+            f"could not store a pack of {len(batch)} small files: {exc}; nothing was "
+            "committed, run the same command again to resume"
         ) from exc
     advance(sum(item[2] for item in batch))
 

@@ -37,16 +37,21 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, cast
 
+import blake3
+
+from shipyard.data.bulk import cyclic_gc_paused
 from shipyard.data.manifest import Manifest, ManifestEntry, read_manifest
 from shipyard.data.progress import progress_bar
-from shipyard.data.scan import hash_local_file
+from shipyard.data.scan import hash_local_file, local_workers
 from shipyard.data.statcache import CachedStat, StatCache
 from shipyard.entities import DatasetVersion
 from shipyard.errors import DataCorruptionError, InvalidInputError, NotFoundError, ShipyardError
 from shipyard.store.base import BlobStore
 from shipyard.store.hashing import new_hasher
+from shipyard.store.localfiles import read_file
+from shipyard.store.packs import PackedBlob
 
 __all__ = ["CheckoutResult", "LinkMode", "checkout", "materialize"]
 
@@ -59,6 +64,8 @@ _NO_REFLINK = frozenset(
     {errno.EOPNOTSUPP, errno.ENOTTY, errno.EXDEV, errno.EINVAL, errno.ENOSYS, errno.EPERM}
 )
 MAX_SHOWN_FAILURES = 5
+# Local blobs up to this size are read whole, checked in memory and written once.
+SMALL_FILE = 1024 * 1024
 
 
 @dataclass(slots=True)
@@ -100,6 +107,19 @@ def materialize(
 ) -> CheckoutResult:
     if link not in LINK_MODES:
         raise InvalidInputError(f"link must be one of {', '.join(LINK_MODES)}, got {link!r}")
+    with cyclic_gc_paused():
+        return _materialize(blobs, manifest, dest, link, quiet, workers, cache)
+
+
+def _materialize(
+    blobs: BlobStore,
+    manifest: Manifest,
+    dest: str | os.PathLike[str],
+    link: LinkMode,
+    quiet: bool | None,
+    workers: int,
+    cache: StatCache | None,
+) -> CheckoutResult:
     root = os.path.abspath(dest)
     os.makedirs(root, exist_ok=True)
     result = CheckoutResult(Path(root), manifest)
@@ -107,24 +127,29 @@ def materialize(
     stat_cache = cache or StatCache()
     try:
         known = stat_cache.load(root)
-        writer = _Writer(blobs, root, link, known)
+        writer = _Writer(blobs, root, link, known, _packed_locations(blobs, manifest))
+        if writer.local:
+            workers = min(workers, local_workers())
         entries = manifest.entries
         batches = [entries[at : at + _BATCH] for at in range(0, len(entries), _BATCH)]
-        with (
-            progress_bar("Checking out", manifest.total_size, quiet=quiet) as advance,
-            ThreadPoolExecutor(max(1, workers)) as pool,
-        ):
-            outcomes = itertools.chain.from_iterable(
-                pool.map(lambda batch: [writer.place(e, advance) for e in batch], batches)
-            )
-            for entry, outcome in zip(entries, outcomes, strict=True):
-                if isinstance(outcome, ShipyardError):
-                    result.failures.append((entry.path, outcome))
-                elif outcome:
-                    result.written += 1
-                    result.written_bytes += entry.size
-                else:
-                    result.present += 1
+        try:
+            with (
+                progress_bar("Checking out", manifest.total_size, quiet=quiet) as advance,
+                ThreadPoolExecutor(max(1, workers)) as pool,
+            ):
+                outcomes = itertools.chain.from_iterable(
+                    pool.map(lambda batch: [writer.place(e, advance) for e in batch], batches)
+                )
+                for entry, outcome in zip(entries, outcomes, strict=True):
+                    if isinstance(outcome, ShipyardError):
+                        result.failures.append((entry.path, outcome))
+                    elif outcome:
+                        result.written += 1
+                        result.written_bytes += entry.size
+                    else:
+                        result.present += 1
+        finally:
+            writer.close()
         stat_cache.save(writer.rows)
     finally:
         if own_cache:
@@ -151,9 +176,16 @@ class _Writer:
     """Places files under ``root``; shared by the worker threads."""
 
     def __init__(
-        self, blobs: BlobStore, root: str, link: LinkMode, known: dict[str, CachedStat]
+        self,
+        blobs: BlobStore,
+        root: str,
+        link: LinkMode,
+        known: dict[str, CachedStat],
+        packed: dict[str, PackedBlob],
     ) -> None:
         self.blobs = blobs
+        self.packed = packed
+        self._pack_fds: dict[str, int] = {}
         self.root = root
         self.real_root = os.path.realpath(root)
         self.link = link
@@ -162,6 +194,8 @@ class _Writer:
         self._folders: set[str] = set()
         self._lock = threading.Lock()
         self._local_path = _local_path_finder(blobs)
+        # Reading from a local folder: threads only overlap the file system's work.
+        self.local = bool(getattr(blobs, "is_local", False))
         self._umask = _current_umask()
         self._can_reflink: bool | None = None
 
@@ -169,11 +203,18 @@ class _Writer:
         """True when written, False when already in place, or the error that stopped it."""
         try:
             target = self._target(entry)
-            if self._in_place(target, entry):
-                advance(entry.size)
-                return False
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(target)  # a stale file never stays under a verified name
+            try:
+                st: os.stat_result | None = os.lstat(target)
+            except FileNotFoundError:
+                st = None
+            if st is not None:
+                if stat.S_ISDIR(st.st_mode):
+                    raise InvalidInputError(f"{target} is a folder where the dataset has a file")
+                if self._in_place(target, st, entry):
+                    advance(entry.size)
+                    return False
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(target)  # a stale file never stays under a verified name
             self._write(target, entry)
             advance(entry.size)
             return True
@@ -189,12 +230,7 @@ class _Writer:
         for part in parts[:-1]:
             folder = os.path.join(folder, part)
             self._ensure_folder(folder, entry.path)
-        target = os.path.join(folder, parts[-1])
-        with contextlib.suppress(FileNotFoundError):
-            st = os.lstat(target)
-            if stat.S_ISDIR(st.st_mode):
-                raise InvalidInputError(f"{target} is a folder where the dataset has a file")
-        return target
+        return os.path.join(folder, parts[-1])
 
     def _ensure_folder(self, folder: str, rel: str) -> None:
         if folder in self._folders:
@@ -213,11 +249,7 @@ class _Writer:
             self._folders.add(folder)
 
     # -- what is there already ----------------------------------------------------------
-    def _in_place(self, target: str, entry: ManifestEntry) -> bool:
-        try:
-            st = os.lstat(target)
-        except FileNotFoundError:
-            return False
+    def _in_place(self, target: str, st: os.stat_result, entry: ManifestEntry) -> bool:
         if not stat.S_ISREG(st.st_mode) or st.st_size != entry.size:
             return False
         row = self.known.get(target)
@@ -246,7 +278,18 @@ class _Writer:
     def _write(self, target: str, entry: ManifestEntry) -> None:
         folder, name = os.path.split(target)
         partial = os.path.join(folder, f".{name}.{entry.digest[:16]}.part")
+        packed = self.packed.get(entry.digest)
+        if packed is not None:  # never linked: the bytes are inside a pack file
+            self._copy_small(self._read_packed(packed), partial, target, entry)
+            return
         local = self._local_path(entry.digest)
+        if (
+            local is not None
+            and entry.size <= SMALL_FILE
+            and (self.link == "copy" or (self.link == "auto" and self._can_reflink is False))
+        ):
+            self._copy_small(_read_blob(local, entry.size), partial, target, entry)
+            return
         if local is not None and not os.path.exists(local):
             raise NotFoundError(f"blob {entry.digest} is missing from the store")
         try:
@@ -272,6 +315,51 @@ class _Writer:
             if local is not None:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(partial)
+            raise
+        st = os.stat(target)
+        with self._lock:
+            self.rows.append((target, CachedStat.of(st, entry.digest)))
+
+    def _read_packed(self, packed: PackedBlob) -> bytes:
+        fd = self._pack_fds.get(packed.path)
+        if fd is None:
+            with self._lock:
+                fd = self._pack_fds.get(packed.path)
+                if fd is None:
+                    fd = os.open(packed.path, os.O_RDONLY | os.O_CLOEXEC)
+                    self._pack_fds[packed.path] = fd
+        return os.pread(fd, packed.size, packed.offset)
+
+    def close(self) -> None:
+        for fd in self._pack_fds.values():
+            os.close(fd)
+        self._pack_fds.clear()
+
+    def _copy_small(self, data: bytes, partial: str, target: str, entry: ManifestEntry) -> None:
+        """A small blob's bytes, verified in memory, then written once."""
+        digest = blake3.blake3(data, max_threads=1).hexdigest()
+        if digest != entry.digest or len(data) != entry.size:
+            raise DataCorruptionError(
+                f"blob {entry.digest} is corrupt: its content hashes to {digest} "
+                f"({len(data)} bytes)"
+            )
+        # Created with the final mode (the umask applies), so no chmod follows.
+        mode = 0o777 if entry.executable else 0o666
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        try:
+            fd = os.open(partial, flags, mode)
+        except FileExistsError:
+            os.unlink(partial)  # left by an interrupted checkout
+            fd = os.open(partial, flags, mode)
+        try:
+            try:
+                _write_whole(fd, data)
+            finally:
+                os.close(fd)
+            os.replace(partial, target)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(partial)
             raise
         st = os.stat(target)
         with self._lock:
@@ -319,8 +407,29 @@ class _Writer:
             )
 
 
+def _read_blob(path: str, size: int) -> bytes:
+    """A loose blob's first ``size`` bytes (its hash then says whether they are the blob)."""
+    try:
+        return read_file(path, size)
+    except FileNotFoundError:
+        raise NotFoundError(f"blob {os.path.basename(path)} is missing from the store") from None
+
+
+def _write_whole(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
 def _chunks(blobs: BlobStore, digest: str) -> Iterator[bytes]:
     yield from blobs.open(digest)
+
+
+def _packed_locations(blobs: BlobStore, manifest: Manifest) -> dict[str, PackedBlob]:
+    finder = getattr(blobs, "packed_locations", None)
+    if not callable(finder):
+        return {}
+    return cast(dict[str, PackedBlob], finder(sorted(manifest.digests())))
 
 
 def _local_path_finder(blobs: BlobStore) -> Callable[[str], str | None]:

@@ -4,6 +4,8 @@ Live references are what the metadata store names (every stored run's
 artifacts, the manifests of live dataset versions: ``Store.referenced_digests``)
 plus every file the live manifests list. Anything else in the blob store goes:
 blobs of soft-deleted versions, and blobs an interrupted add left behind.
+Then pack files (local stores) that hold no live blob are removed, and those
+mostly dead are rewritten with only their live blobs.
 
 Blobs younger than the grace period are spared: an ``add`` in progress has
 uploaded them but not yet committed its version. A blob that an add finds
@@ -21,6 +23,7 @@ from shipyard.data.manifest import read_manifest
 from shipyard.errors import ShipyardError
 from shipyard.store.artifacts import FsspecBlobStore, StoredBlob
 from shipyard.store.base import Store
+from shipyard.store.packs import CompactResult
 
 __all__ = ["DEFAULT_GRACE_SECONDS", "GcResult", "collect_garbage"]
 
@@ -36,6 +39,7 @@ class GcResult:
     referenced: int = 0
     removed: list[StoredBlob] = field(default_factory=list)
     spared_young: int = 0
+    packs: CompactResult = field(default_factory=CompactResult)
 
     @property
     def freed_bytes(self) -> int:
@@ -78,4 +82,7 @@ def collect_garbage(
             continue
         if dry_run or blobs.delete(blob.digest):
             result.removed.append(blob)
+    if not dry_run:
+        # Removed packed blobs free their space only when their pack is rewritten.
+        result.packs = blobs.compact(grace_seconds)
     return result

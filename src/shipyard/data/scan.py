@@ -34,6 +34,7 @@ from shipyard.data.manifest import Manifest, ManifestEntry, check_path
 from shipyard.data.progress import progress_bar
 from shipyard.data.statcache import CachedStat, StatCache
 from shipyard.errors import InvalidInputError, NotFoundError
+from shipyard.store.localfiles import read_fd
 
 __all__ = ["ScanResult", "Skipped", "hash_local_file", "scan"]
 
@@ -47,8 +48,15 @@ _BATCH_BYTES = 32 * 1024 * 1024
 MAX_SHOWN_SKIPPED = 10
 
 
-def default_workers() -> int:
-    return min(32, (os.cpu_count() or 1) * 4)
+def local_workers() -> int:
+    """Threads for reading local files: more overlap reads from a cold disk, but fight
+    over the GIL when the files are cached.
+
+    On two cores, eight threads hashed 50k cached small files in twice the time
+    of one, and two lost little either way (cold: 1.6 s vs 1.5 s for eight, 2.2
+    s for one). Large files are hashed by blake3's own threads.
+    """
+    return min(4, max(2, os.cpu_count() or 1))
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,12 +170,31 @@ def _symlink(entry: os.DirEntry[str], real_root: str, inside: str) -> os.stat_re
 
 def hash_local_file(path: str) -> tuple[str, int, os.stat_result]:
     """(digest, size, stat at open) of a file; ``ChangedError`` if it changed while read."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        before = os.fstat(fd)
+        if before.st_size < _SMALL_FILE:
+            data = read_fd(fd, before.st_size)
+            digest, size = blake3.blake3(data, max_threads=1).hexdigest(), len(data)
+            after = os.fstat(fd)
+            _check_unchanged(path, before, after, size)
+            return digest, size, before
+    finally:
+        os.close(fd)
+    return _hash_large(path)
+
+
+def _check_unchanged(path: str, before: os.stat_result, after: os.stat_result, size: int) -> None:
+    if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns) or (
+        size != before.st_size
+    ):
+        raise ChangedError(path)
+
+
+def _hash_large(path: str) -> tuple[str, int, os.stat_result]:
     with open(path, "rb", buffering=0) as handle:
         before = os.fstat(handle.fileno())
-        if before.st_size < _SMALL_FILE:
-            data = handle.readall()
-            digest, size = blake3.blake3(data, max_threads=1).hexdigest(), len(data)
-        elif before.st_size >= _MMAP_FILE:
+        if before.st_size >= _MMAP_FILE:
             hasher = blake3.blake3(max_threads=blake3.blake3.AUTO)
             hasher.update_mmap(path)
             digest, size = hasher.hexdigest(), before.st_size
@@ -181,10 +208,7 @@ def hash_local_file(path: str) -> tuple[str, int, os.stat_result]:
                 size += count
             digest = hasher.hexdigest()
         after = os.fstat(handle.fileno())
-    if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns) or (
-        size != before.st_size
-    ):
-        raise ChangedError(path)
+    _check_unchanged(path, before, after, size)
     return digest, size, before
 
 
@@ -320,7 +344,7 @@ def _hash_all(
     total = sum(c.st.st_size for c in to_hash)
     with (
         progress_bar("Hashing", total, quiet=quiet) as advance,
-        ThreadPoolExecutor(workers or default_workers()) as pool,
+        ThreadPoolExecutor(workers or local_workers()) as pool,
     ):
         for outcome in pool.map(_hash_batch, _batches(to_hash)):
             done = 0

@@ -22,6 +22,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import NamedTuple
 
+from shipyard.store.sqlite_wal import enable_wal
+
 __all__ = ["RACY_WINDOW_NS", "CachedStat", "StatCache", "default_cache_dir"]
 
 log = logging.getLogger(__name__)
@@ -92,7 +94,7 @@ class StatCache:
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 conn = sqlite3.connect(self.path, timeout=10.0, isolation_level=None)
-                conn.execute("PRAGMA journal_mode=WAL")
+                enable_wal(conn, 10.0)
                 conn.execute("PRAGMA synchronous=NORMAL")
                 conn.execute(_SCHEMA)
                 self._conn = conn

@@ -1,9 +1,18 @@
 """Content-addressed blob store over a local folder or any fsspec filesystem.
 
-Layout, the same on every backend::
+Layout::
 
-    <root>/blobs/ab/cd/abcd...   one object per blob, named by its BLAKE3 digest
+    <root>/blobs/ab/abcd...      a local folder: one file per blob, named by its BLAKE3 digest
+    <root>/blobs/ab/cd/abcd...   object stores and other filesystems
     <root>/tmp/                  uploads in progress (local folder and non-atomic filesystems)
+
+A local folder has one level of 256 shards: every further folder is an inode
+and a directory block to create, which for many small blobs cost as much as
+the blobs themselves. Local stores written before that layout (two levels,
+recognised by a ``blobs/`` folder without the ``LAYOUT`` marker) stay readable: lookups fall
+back to the old place, and new blobs go to the new one. Object stores keep two
+levels: there a folder costs nothing, and a listing per shard answers
+``missing`` in fewer, smaller pages.
 
 A local folder is served with plain ``os`` calls (creating many small files is
 the cost that matters there, and fsspec's layers would add to it); every other
@@ -26,14 +35,16 @@ import abc
 import contextlib
 import datetime as dt
 import errno
+import heapq
 import os
 import shutil
+import stat
 import tempfile
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, BinaryIO, NamedTuple
+from typing import Any, BinaryIO, NamedTuple, cast
 
 import fsspec
 from fsspec.implementations.local import LocalFileSystem
@@ -48,6 +59,7 @@ from shipyard.store.hashing import (
     validate_digest,
     validate_digests,
 )
+from shipyard.store.packs import CompactResult, PackedBlob, PackedSource, PackIndex, PackSlice
 
 __all__ = ["FsspecBlobStore", "StoredBlob"]
 
@@ -60,9 +72,18 @@ _UPLOAD_BLOCK_SIZE = 8 * 1024 * 1024
 _LISTING_WORKERS = 16
 
 
+LAYOUT_MARKER = "LAYOUT"
+_FLAT_LAYOUT = "flat-256\n"
+
+
 def blob_key(digest: str) -> str:
-    """``blobs/ab/cd/abcd...``: two levels of 256 shards keep every folder small."""
+    """``blobs/ab/cd/abcd...``: where an object store keeps a blob."""
     return f"{BLOBS_FOLDER}/{digest[:2]}/{digest[2:4]}/{digest}"
+
+
+def local_blob_key(digest: str) -> str:
+    """``blobs/ab/abcd...``: where a local folder store keeps a blob."""
+    return f"{BLOBS_FOLDER}/{digest[:2]}/{digest}"
 
 
 class StoredBlob(NamedTuple):
@@ -99,13 +120,60 @@ class _LocalBackend(_Backend):
         self.root = root
         self._fsync = fsync
         self._tmp = os.path.join(root, TMP_FOLDER)
+        self._blobs = os.path.join(root, BLOBS_FOLDER)
         self._known_dirs: set[str] = set()
+        # True for a store that may still hold blobs in the two-level layout.
+        self.legacy = not _is_flat_layout(self._blobs)
+        self._marked = self.legacy
+        self.packs = PackIndex(root)
 
     def _path(self, digest: str) -> str:
-        return os.path.join(self.root, BLOBS_FOLDER, digest[:2], digest[2:4], digest)
+        """Where a new blob goes, and where every blob of a current store is."""
+        return os.path.join(self._blobs, digest[:2], digest)
+
+    def _legacy_path(self, digest: str) -> str:
+        return os.path.join(self._blobs, digest[:2], digest[2:4], digest)
+
+    def find(self, digest: str) -> str | None:
+        """The stored blob's file, in either layout, or None when it is absent."""
+        path = self._path(digest)
+        if os.path.isfile(path):
+            return path
+        if self.legacy:
+            old = self._legacy_path(digest)
+            if os.path.isfile(old):
+                return old
+        return None
+
+    def _size(self, digest: str) -> int | None:
+        st = self._stat(digest)
+        if st is not None:
+            return st.st_size
+        packed = self.packs.locate(digest)
+        return None if packed is None else packed.size
+
+    def _stat(self, digest: str) -> os.stat_result | None:
+        paths = (
+            (self._path(digest), self._legacy_path(digest))
+            if self.legacy
+            else (self._path(digest),)
+        )
+        for path in paths:
+            try:
+                st = os.stat(path)
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            if stat.S_ISREG(st.st_mode):
+                return st
+        return None
 
     def _ensure_dir(self, path: str) -> None:
         if path not in self._known_dirs:
+            if not self._marked:
+                # Before the first shard: a folder holding blobs says which layout.
+                os.makedirs(self._blobs, exist_ok=True)
+                _mark_flat_layout(self._blobs)
+                self._marked = True
             os.makedirs(path, exist_ok=True)
             self._known_dirs.add(path)
 
@@ -198,20 +266,70 @@ class _LocalBackend(_Backend):
             return os.open(tmp_path, flags, 0o444)
 
     def open_blob(self, digest: str) -> tuple[BinaryIO, int]:
-        try:
-            handle = open(self._path(digest), "rb")  # noqa: SIM115 - the reader closes it
-        except FileNotFoundError:
-            raise NotFoundError(f"blob {digest} not found") from None
-        return handle, os.fstat(handle.fileno()).st_size
+        paths = [self._path(digest)]
+        if self.legacy:
+            paths.append(self._legacy_path(digest))
+        for path in paths:
+            try:
+                handle = open(path, "rb")  # noqa: SIM115 - the reader closes it
+            except FileNotFoundError:
+                continue
+            return handle, os.fstat(handle.fileno()).st_size
+        # A pack is rewritten under a new name by gc: look it up again once.
+        for _ in range(2):
+            packed = self.packs.locate(digest)
+            if packed is None:
+                break
+            with contextlib.suppress(FileNotFoundError):
+                return cast(BinaryIO, PackSlice(packed.path, packed.offset, packed.size)), (
+                    packed.size
+                )
+        raise NotFoundError(f"blob {digest} not found")
 
     def size(self, digest: str) -> int | None:
-        try:
-            return os.stat(self._path(digest)).st_size
-        except FileNotFoundError:
-            return None
+        return self._size(digest)
 
     def missing(self, digests: list[str]) -> set[str]:
-        return {digest for digest in digests if not os.path.exists(self._path(digest))}
+        loose_absent = [digest for digest in digests if self.find(digest) is None]
+        packed = self.packs.locate_many(loose_absent) if loose_absent else {}
+        return {digest for digest in loose_absent if digest not in packed}
+
+    def delete(self, digest: str) -> bool:
+        removed = self.packs.forget(digest)
+        for path in (self._path(digest), self._legacy_path(digest)):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+                removed = True
+        return removed
+
+
+def _is_flat_layout(blobs: str) -> bool:
+    """True when ``blobs`` holds the one-level layout: it says so, or holds nothing yet.
+
+    A folder that cannot be read counts as possibly old: reads then look in
+    both places. Nothing is written here; :meth:`_LocalBackend._ensure_dir`
+    writes the marker with the first blob.
+    """
+    try:
+        with open(os.path.join(blobs, LAYOUT_MARKER), encoding="utf-8") as handle:
+            return handle.read() == _FLAT_LAYOUT
+    except FileNotFoundError:
+        pass
+    except OSError:
+        return False
+    try:
+        with os.scandir(blobs) as entries:
+            return not any(entries)
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+
+
+def _mark_flat_layout(blobs: str) -> None:
+    marker = os.path.join(blobs, LAYOUT_MARKER)
+    with contextlib.suppress(FileExistsError), open(marker, "x", encoding="utf-8") as handle:
+        handle.write(_FLAT_LAYOUT)
 
 
 def _copy_fd(source: int, target: int, size: int) -> None:
@@ -437,13 +555,60 @@ class FsspecBlobStore(BlobStore):
         """
         validate_digest(digest)
         backend = self._backend
-        return backend._path(digest) if isinstance(backend, _LocalBackend) else None
+        if not isinstance(backend, _LocalBackend):
+            return None
+        return backend.find(digest) or backend._path(digest)
+
+    @property
+    def is_local(self) -> bool:
+        """True for a local folder (where bulk uploads of small blobs go to :meth:`pack`)."""
+        return isinstance(self._backend, _LocalBackend)
+
+    def pack(self, sources: Sequence[PackedSource]) -> int:
+        """Store small files as one new pack (see :mod:`shipyard.store.packs`); blobs packed.
+
+        Each file is hashed again while read; one that no longer matches its
+        digest raises ``DataCorruptionError`` and nothing of the pack is kept.
+        """
+        backend = self._backend
+        if not isinstance(backend, _LocalBackend):
+            raise InvalidInputError(f"{self.url} is not a local folder: pack files are local only")
+        validate_digests(source.digest for source in sources)
+        return backend.packs.write(sources)
+
+    def pack_blobs(self, blobs: Sequence[tuple[str, bytes]]) -> int:
+        """Store ``(digest, bytes)`` pairs as one new pack; as :meth:`pack`, from memory."""
+        backend = self._backend
+        if not isinstance(backend, _LocalBackend):
+            raise InvalidInputError(f"{self.url} is not a local folder: pack files are local only")
+        validate_digests(digest for digest, _ in blobs)
+        return backend.packs.write_blobs(blobs)
+
+    def packed_locations(self, digests: Sequence[str]) -> dict[str, PackedBlob]:
+        """Where the packed ones of ``digests`` are, for reading them in bulk."""
+        backend = self._backend
+        if not isinstance(backend, _LocalBackend):
+            return {}
+        return backend.packs.locate_many(list(digests))
+
+    def compact(self, grace_seconds: float) -> CompactResult:
+        """Reclaim the space of deleted packed blobs (local folder; elsewhere nothing to do)."""
+        backend = self._backend
+        if not isinstance(backend, _LocalBackend):
+            return CompactResult()
+        return backend.packs.compact(grace_seconds)
 
     def iter_blobs(self) -> Iterator[StoredBlob]:
         """Every stored blob (anything under ``blobs/`` not named by a digest is ignored)."""
         backend = self._backend
         if isinstance(backend, _LocalBackend):
-            yield from _iter_local(os.path.join(backend.root, BLOBS_FOLDER))
+            loose = _iter_local(os.path.join(backend.root, BLOBS_FOLDER), backend.legacy)
+            packed = (StoredBlob(b.digest, b.size, b.added) for b in backend.packs.iter_packed())
+            last = ""
+            for blob in heapq.merge(loose, packed):
+                if blob.digest != last:  # stored both ways: one blob
+                    yield blob
+                last = blob.digest
             return
         assert isinstance(backend, _FsspecBackend)
         folder = f"{backend.root}/{BLOBS_FOLDER}"
@@ -460,42 +625,60 @@ class FsspecBlobStore(BlobStore):
         """Remove a blob; False when it was not stored. Only ``shipyard gc`` should call this."""
         backend = self._backend
         validate_digest(digest)
+        if isinstance(backend, _LocalBackend):
+            return backend.delete(digest)
+        assert isinstance(backend, _FsspecBackend)
         try:
-            if isinstance(backend, _LocalBackend):
-                os.unlink(backend._path(digest))
-            else:
-                assert isinstance(backend, _FsspecBackend)
-                backend.fs.rm_file(backend._path(digest))
+            backend.fs.rm_file(backend._path(digest))
         except FileNotFoundError:
             return False
         return True
 
 
-def _iter_local(folder: str) -> Iterator[StoredBlob]:
+def _iter_local(folder: str, legacy: bool) -> Iterator[StoredBlob]:
+    """Blobs in digest order per shard; a legacy store's second-level folders too."""
     try:
         shards = sorted(os.listdir(folder))
     except FileNotFoundError:
         return
-    for first in shards:
-        try:
-            seconds = sorted(os.listdir(os.path.join(folder, first)))
-        except (NotADirectoryError, FileNotFoundError):
+    for shard in shards:
+        if len(shard) != 2:
             continue
-        for second in seconds:
-            shard = os.path.join(folder, first, second)
+        found: list[tuple[str, os.DirEntry[str]]] = []
+        _collect_shard(os.path.join(folder, shard), shard, legacy, found)
+        found.sort(key=lambda item: item[0])
+        for name, entry in found:
             try:
-                with os.scandir(shard) as entries:
-                    listing = sorted(entries, key=lambda entry: entry.name)
-            except (NotADirectoryError, FileNotFoundError):
+                st = entry.stat(follow_symlinks=False)
+            except FileNotFoundError:
                 continue
-            for entry in listing:
-                name = entry.name
-                if is_digest(name) and name[:2] == first and name[2:4] == second:
-                    try:
-                        st = entry.stat(follow_symlinks=False)
-                    except FileNotFoundError:
-                        continue
-                    yield StoredBlob(name, st.st_size, st.st_mtime)
+            yield StoredBlob(name, st.st_size, st.st_mtime)
+
+
+def _collect_shard(
+    path: str, shard: str, legacy: bool, found: list[tuple[str, os.DirEntry[str]]]
+) -> None:
+    try:
+        with os.scandir(path) as entries:
+            listing = list(entries)
+    except (NotADirectoryError, FileNotFoundError):
+        return
+    for entry in listing:
+        name = entry.name
+        if is_digest(name) and name[:2] == shard:
+            found.append((name, entry))
+        elif legacy and len(name) == 2 and entry.is_dir(follow_symlinks=False):
+            for inner in _scan_names(entry.path):
+                if is_digest(inner.name) and inner.name[:2] == shard and inner.name[2:4] == name:
+                    found.append((inner.name, inner))
+
+
+def _scan_names(path: str) -> list[os.DirEntry[str]]:
+    try:
+        with os.scandir(path) as entries:
+            return list(entries)
+    except (NotADirectoryError, FileNotFoundError):
+        return []
 
 
 def _modified(info: dict[str, Any]) -> float:

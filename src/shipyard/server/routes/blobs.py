@@ -27,8 +27,10 @@ from starlette.requests import ClientDisconnect
 from shipyard.errors import DataCorruptionError, InvalidInputError, PayloadTooLargeError
 from shipyard.server.deps import blob_store_of
 from shipyard.server.ranges import RangeNotSatisfiable, parse_range
+from shipyard.store.artifacts import FsspecBlobStore
 from shipyard.store.base import BlobStore
 from shipyard.store.hashing import CHUNK_SIZE, validate_digest, validate_digests
+from shipyard.store.packs import MAX_PACKED_BLOB, MIN_PACKED_BLOBS
 
 __all__ = [
     "BATCH_MAX_BLOBS",
@@ -51,8 +53,9 @@ BATCH_MAX_BYTES = 64 * MiB
 BATCH_MAX_BLOBS = 10_000
 BATCH_MAX_BLOB_BYTES = 16 * MiB
 _MAX_HEADER_BYTES = 1024
-# Parsed blobs are handed to the store in groups of about this much.
-_BATCH_FLUSH_BYTES = 4 * MiB
+# Parsed blobs are handed to the store in groups of about this much (a pack
+# file each, for a local folder store).
+_BATCH_FLUSH_BYTES = 16 * MiB
 _DRAIN_BYTES = 32 * MiB
 
 router = APIRouter(tags=["blobs"])
@@ -145,6 +148,13 @@ async def _store_batch(store: BlobStore, body: _FramedBody) -> tuple[int, int]:
 
 
 def _put_all(store: BlobStore, blobs: list[tuple[str, bytes]]) -> int:
+    if _packable(store, blobs):
+        assert isinstance(store, FsspecBlobStore)
+        with contextlib.suppress(DataCorruptionError):
+            store.pack_blobs(blobs)
+            return sum(len(data) for _, data in blobs)
+        # A blob that does not match: store them one by one below, which keeps
+        # those before it and names it.
     total = 0
     for digest, data in blobs:
         try:
@@ -155,6 +165,16 @@ def _put_all(store: BlobStore, blobs: list[tuple[str, bytes]]) -> int:
             ) from None
         total += len(data)
     return total
+
+
+def _packable(store: BlobStore, blobs: list[tuple[str, bytes]]) -> bool:
+    """Many small blobs for a local folder: one pack file rather than a file each."""
+    return (
+        isinstance(store, FsspecBlobStore)
+        and store.is_local
+        and len(blobs) >= MIN_PACKED_BLOBS
+        and all(len(data) <= MAX_PACKED_BLOB for _, data in blobs)
+    )
 
 
 class _FramedBody:

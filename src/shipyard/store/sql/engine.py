@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy import event, pool
 
 from shipyard.errors import InvalidInputError
+from shipyard.store.sqlite_wal import enable_wal
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -85,7 +86,7 @@ def _sqlite_engine(url: sa.URL) -> sa.Engine:
             cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             cursor.execute("PRAGMA foreign_keys = ON")
             if not memory:
-                cursor.execute("PRAGMA journal_mode = WAL")
+                enable_wal(cursor, BUSY_TIMEOUT_MS / 1000)
             cursor.execute("PRAGMA synchronous = NORMAL")
             cursor.execute("PRAGMA cache_size = -32768")  # KiB: 32 MiB per connection at most
         finally:

@@ -1,0 +1,176 @@
+"""Pack files of a local folder store: written whole, indexed last, read verified, compacted."""
+
+from __future__ import annotations
+
+import io
+import os
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+
+from shipyard.errors import DataCorruptionError, InvalidInputError, NotFoundError
+from shipyard.store.artifacts import FsspecBlobStore
+from shipyard.store.hashing import hash_bytes
+from shipyard.store.packs import PackedSource
+from tests.support.blobs import corrupt_blob
+
+
+def _files(folder: Path, contents: list[bytes]) -> list[PackedSource]:
+    folder.mkdir(parents=True, exist_ok=True)
+    sources = []
+    for index, data in enumerate(contents):
+        path = folder / f"f{index:03d}.bin"
+        path.write_bytes(data)
+        sources.append(PackedSource(hash_bytes(data), str(path), len(data)))
+    return sources
+
+
+def _pack_files(root: Path) -> list[Path]:
+    folder = root / "packs"
+    return sorted(folder.glob("*.pack")) if folder.exists() else []
+
+
+CONTENTS = [f"blob number {i} ".encode() * (i + 1) for i in range(20)]
+
+
+def test_packed_blobs_read_like_loose_ones(tmp_path: Path) -> None:
+    store = FsspecBlobStore(str(tmp_path / "store"))
+    sources = _files(tmp_path / "src", CONTENTS)
+    assert store.pack(sources) == 20
+    (pack,) = _pack_files(tmp_path / "store")
+    assert pack.stat().st_mode & 0o222 == 0
+    assert pack.stat().st_size == sum(map(len, CONTENTS))
+    for source, data in zip(sources, CONTENTS, strict=True):
+        assert b"".join(store.open(source.digest)) == data
+        assert store.exists(source.digest) and store.size(source.digest) == len(data)
+        assert b"".join(store.open(source.digest, offset=3)) == data[3:]
+    absent = hash_bytes(b"never stored")
+    assert store.missing([s.digest for s in sources] + [absent]) == {absent}
+    # Nothing was written as a loose file, and storing the same bytes again adds none.
+    assert not (tmp_path / "store" / "blobs").exists()
+    assert store.put(io.BytesIO(CONTENTS[0])) == (sources[0].digest, len(CONTENTS[0]))
+    assert not (tmp_path / "store" / "blobs").exists()
+    located = store.packed_locations([sources[1].digest, absent])
+    assert list(located) == [sources[1].digest] and located[sources[1].digest].path == str(pack)
+
+
+def test_listing_merges_loose_and_packed_blobs(tmp_path: Path) -> None:
+    store = FsspecBlobStore(str(tmp_path / "store"))
+    loose, _ = store.put(io.BytesIO(b"a loose blob"))
+    store.put(io.BytesIO(CONTENTS[0]))  # stored both ways: listed once
+    sources = _files(tmp_path / "src", CONTENTS[:5])
+    store.pack(sources)
+    listed = [blob.digest for blob in store.iter_blobs()]
+    assert listed == sorted({loose, *(s.digest for s in sources)})
+
+
+def test_a_file_changed_since_it_was_hashed_leaves_no_pack(tmp_path: Path) -> None:
+    store = FsspecBlobStore(str(tmp_path / "store"))
+    sources = _files(tmp_path / "src", CONTENTS[:5])
+    Path(sources[3].path).write_bytes(b"changed behind our back")
+    with pytest.raises(DataCorruptionError, match=sources[3].digest):
+        store.pack(sources)
+    assert _pack_files(tmp_path / "store") == []
+    assert store.missing([s.digest for s in sources]) == {s.digest for s in sources}
+
+
+def test_malformed_digests_are_refused_before_anything_is_written(tmp_path: Path) -> None:
+    store = FsspecBlobStore(str(tmp_path / "store"))
+    with pytest.raises(InvalidInputError, match="digest"):
+        store.pack([PackedSource("../escape", str(tmp_path / "x"), 1)])
+    assert not (tmp_path / "store").exists()
+
+
+def test_a_corrupt_packed_blob_is_detected_not_served(tmp_path: Path) -> None:
+    store = FsspecBlobStore(str(tmp_path / "store"))
+    sources = _files(tmp_path / "src", CONTENTS[:3])
+    store.pack(sources)
+    corrupt_blob(tmp_path / "store", sources[1].digest)
+    with pytest.raises(DataCorruptionError, match=sources[1].digest):
+        b"".join(store.open(sources[1].digest))
+    # Its neighbours in the same pack are intact.
+    assert b"".join(store.open(sources[0].digest)) == CONTENTS[0]
+    assert b"".join(store.open(sources[2].digest)) == CONTENTS[2]
+
+
+def test_delete_then_compact_reclaims_the_space(tmp_path: Path) -> None:
+    root = tmp_path / "store"
+    store = FsspecBlobStore(str(root))
+    first = _files(tmp_path / "a", CONTENTS[:10])
+    second = _files(tmp_path / "b", CONTENTS[10:])
+    store.pack(first)
+    store.pack(second)
+    packs = _pack_files(root)
+    assert len(packs) == 2
+    total = sum(p.stat().st_size for p in packs)
+    # Every blob of the first pack goes; most of the second.
+    for source in first + second[:8]:
+        assert store.delete(source.digest)
+    assert not store.delete(first[0].digest)
+    with pytest.raises(NotFoundError):
+        store.open(first[0].digest)
+    # Young packs are spared (their writer may not have indexed them yet).
+    assert store.compact(grace_seconds=3600).removed_packs == 0
+    result = store.compact(grace_seconds=0)
+    assert (result.removed_packs, result.rewritten_packs) == (1, 1)
+    kept = sum(len(CONTENTS[10 + i]) for i in (8, 9))
+    assert result.freed_bytes == total - kept
+    (rewritten,) = _pack_files(root)
+    assert rewritten not in packs and rewritten.stat().st_size == kept
+    for source, data in zip(second[8:], CONTENTS[18:], strict=True):
+        assert b"".join(store.open(source.digest)) == data
+
+
+def test_a_pack_nothing_indexes_is_removed_by_compact(tmp_path: Path) -> None:
+    root = tmp_path / "store"
+    store = FsspecBlobStore(str(root))
+    store.pack(_files(tmp_path / "a", CONTENTS[:2]))
+    orphan = root / "packs" / "0123456789abcdef0123456789abcdef.pack"
+    orphan.write_bytes(b"what a writer left when it crashed before indexing")
+    result = store.compact(grace_seconds=0)
+    assert result.removed_packs == 1 and not orphan.exists()
+    assert len(_pack_files(root)) == 1
+
+
+def test_concurrent_writers_of_the_same_blobs(tmp_path: Path) -> None:
+    store = FsspecBlobStore(str(tmp_path / "store"))
+    sources = _files(tmp_path / "src", CONTENTS)
+    errors: list[BaseException] = []
+
+    def write() -> None:
+        try:
+            FsspecBlobStore(str(tmp_path / "store")).pack(sources)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    for source, data in zip(sources, CONTENTS, strict=True):
+        assert b"".join(store.open(source.digest)) == data
+    index = sqlite3.connect(tmp_path / "store" / "packs" / "index.sqlite")
+    assert index.execute("SELECT COUNT(*) FROM packed").fetchone() == (20,)
+    index.close()
+    # The copies nobody indexed are reclaimed.
+    assert store.compact(grace_seconds=0).removed_packs == 3
+
+
+def test_packs_are_local_only(tmp_path: Path) -> None:
+    store = FsspecBlobStore(f"memory://{tmp_path.name}-packs")
+    assert not store.is_local
+    assert store.packed_locations([hash_bytes(b"x")]) == {}
+    with pytest.raises(InvalidInputError, match="local"):
+        store.pack(_files(tmp_path / "src", CONTENTS[:1]))
+
+
+def test_a_store_without_packs_creates_no_index(tmp_path: Path) -> None:
+    store = FsspecBlobStore(str(tmp_path / "store"))
+    digest, _ = store.put(io.BytesIO(b"loose only"))
+    assert store.missing([digest]) == set()
+    assert store.missing([hash_bytes(b"other")]) == {hash_bytes(b"other")}
+    assert not os.path.exists(tmp_path / "store" / "packs")
