@@ -64,7 +64,12 @@ def _clean_env(**extra: str) -> dict[str, str]:
 
 
 def timed(argv: Sequence[str | Path], cwd: Path, env: dict[str, str]) -> float:
-    """Run a command line to completion; its wall time in seconds."""
+    """Run a command line to completion; its wall time in seconds.
+
+    Dirty pages are written out first, so that no command pays for the
+    write-back of what the data generator or the other tool wrote before it.
+    """
+    os.sync()
     started = time.perf_counter()
     done = subprocess.run(
         [str(a) for a in argv],

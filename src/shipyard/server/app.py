@@ -22,7 +22,15 @@ from shipyard.server.limits import (
 )
 from shipyard.server.metrics import MetricsMiddleware, ServerMetrics
 from shipyard.server.metrics import router as metrics_router
-from shipyard.server.routes import artifacts, blobs, datasets, experiments, models, runs
+from shipyard.server.routes import (
+    artifacts,
+    blob_fetch,
+    blobs,
+    datasets,
+    experiments,
+    models,
+    runs,
+)
 from shipyard.server.routes import monitoring as monitoring_routes
 from shipyard.server.schemas import Health
 from shipyard.server.settings import ServerSettings
@@ -81,6 +89,7 @@ def create_app(
     app.include_router(runs.router)
     app.include_router(artifacts.router)
     app.include_router(blobs.router)
+    app.include_router(blob_fetch.router)
     app.include_router(datasets.router)
     app.include_router(models.router)
     app.include_router(monitoring_routes.router)

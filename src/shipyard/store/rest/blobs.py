@@ -16,7 +16,7 @@ import io
 import json
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import BinaryIO
 
 import httpx
@@ -27,12 +27,15 @@ from shipyard.errors import (
     InvalidInputError,
     NotFoundError,
     ServiceUnavailableError,
+    ShipyardError,
+    error_from_payload,
 )
 from shipyard.store.base import BlobStore
 from shipyard.store.hashing import (
     CHUNK_SIZE,
     Hasher,
     copy_hashing,
+    hash_bytes,
     hash_stream,
     new_hasher,
     validate_digest,
@@ -50,6 +53,9 @@ BATCH_MEDIA_TYPE = "application/x-shipyard-blob-batch"
 BATCH_BLOB_LIMIT = 1024 * 1024
 BATCH_MAX_BYTES = 8 * 1024 * 1024
 BATCH_MAX_FILES = 2_000
+# Downloads of small blobs: per request (the server answers up to 64 MiB).
+FETCH_MAX_FILES = 2_000
+FETCH_MAX_BYTES = 16 * 1024 * 1024
 # Resumed downloads: how many times one download may pick up after a drop.
 RESUME_ATTEMPTS = 5
 _TRANSIENT = (httpx.TransportError,)
@@ -261,6 +267,37 @@ class RestBlobStore(BlobStore):
                 f"(did the file change while uploading?): {exc.message}"
             ) from None
 
+    def fetch_many(
+        self, wanted: Sequence[tuple[str, int]]
+    ) -> dict[str, bytes | ShipyardError] | None:
+        """Small blobs by (digest, expected size), many per request; None from a server
+        without ``POST /api/v1/blobs/fetch`` (fetch them one by one then).
+
+        Each blob's hash is checked here: one that does not match, or that the
+        server reports absent or corrupt, maps to the error instead of bytes.
+        """
+        found: dict[str, bytes | ShipyardError] = {}
+        for request in _fetch_requests(dict(wanted)):
+            answered = self._fetch(request)
+            if answered is None:
+                return None
+            found.update(answered)
+        return found
+
+    def _fetch(self, digests: list[str]) -> dict[str, bytes | ShipyardError] | None:
+        response = self._send(
+            functools.partial(
+                self._client.build_request,
+                "POST",
+                f"{BLOBS_PATH}/fetch",
+                json={"digests": digests},
+            )
+        )
+        if response.status_code in (404, 405):
+            return None
+        raise_for_error(response)
+        return _parse_frames(response.content, set(digests))
+
     def open(self, digest: str, offset: int = 0) -> Iterator[bytes]:
         """Chunks from ``offset``; ``NotFoundError`` is raised here, at once.
 
@@ -290,6 +327,52 @@ class RestBlobStore(BlobStore):
             response.close()
             raise_for_error(response)
         return response
+
+
+def _fetch_requests(sizes: dict[str, int]) -> Iterator[list[str]]:
+    """Digests grouped into requests of at most FETCH_MAX_FILES and FETCH_MAX_BYTES."""
+    batch: list[str] = []
+    weight = 0
+    for digest, size in sizes.items():
+        validate_digest(digest)
+        if batch and (len(batch) >= FETCH_MAX_FILES or weight + size > FETCH_MAX_BYTES):
+            yield batch
+            batch, weight = [], 0
+        batch.append(digest)
+        weight += size
+    if batch:
+        yield batch
+
+
+def _parse_frames(body: bytes, asked: set[str]) -> dict[str, bytes | ShipyardError]:
+    """The frames of a fetch answer, each blob verified against its digest."""
+    found: dict[str, bytes | ShipyardError] = {}
+    at = 0
+    while at < len(body):
+        end = body.find(b"\n", at)
+        if end < 0:
+            raise ServiceUnavailableError("the server's blob batch ended inside a header")
+        try:
+            header = json.loads(body[at:end])
+        except ValueError:
+            raise ServiceUnavailableError("the server's blob batch holds a broken header") from None
+        digest = header.get("digest") if isinstance(header, dict) else None
+        if digest not in asked:
+            raise ServiceUnavailableError(f"the server sent a blob not asked for: {digest!r}")
+        at = end + 1
+        if "error" in header:
+            found[digest] = error_from_payload(header, 500)
+            continue
+        size = int(header["size"])
+        data = body[at : at + size]
+        at += size
+        actual = hash_bytes(data)
+        found[digest] = (
+            data
+            if actual == digest and len(data) == size
+            else DataCorruptionError(f"blob {digest} arrived as other bytes (hashing to {actual})")
+        )
+    return found
 
 
 def _seekable(source: BinaryIO) -> bool:
