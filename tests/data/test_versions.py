@@ -249,16 +249,18 @@ def test_manifest_digest_is_the_content_address(tmp_path: Path) -> None:
     assert Manifest.from_bytes(first.data).digest == first.digest
 
 
+@pytest.mark.parametrize("size", [300_000, 3 * 1024 * 1024])
 def test_an_interrupted_download_resumes_from_its_part_file(
-    backend: Backend, name: str, tmp_path: Path
+    backend: Backend, name: str, tmp_path: Path, size: int
 ) -> None:
-    content = os.urandom(300_000)
+    """A large file picks up where it stopped; a small one is fetched again whole."""
+    content = os.urandom(size)
     root = make_tree(tmp_path / "src", {"big.bin": content})
     sy.data.add(root, name, client=backend.client)
     dest = tmp_path / "out"
     dest.mkdir()
     partial = dest / f".big.bin.{hash_bytes(content)[:16]}.part"
-    partial.write_bytes(content[:100_000])
+    partial.write_bytes(content[: size // 3])
     sy.data.get(f"datasets:/{name}", dest, client=backend.client)
     assert (dest / "big.bin").read_bytes() == content
     assert not partial.exists()

@@ -1,11 +1,11 @@
 """Materialize a dataset version's files in a folder, every one verified.
 
-Each file is written to a hidden ``.NAME.<digest>.part`` beside its target,
-its BLAKE3 digest and size are checked (small files, up to 1 MiB, in memory
-before they are written), and only then is it renamed into place: a corrupt
-blob is reported (``DataCorruptionError``) and never appears in the folder. A
-target already holding the right bytes is left alone (the stat cache makes
-that check cheap), so a second checkout is quick.
+A corrupt blob is reported (``DataCorruptionError``) and never appears in the
+folder: a small file (up to 1 MiB) is checked in memory before it is written
+to its name; a larger one is written to a hidden ``.NAME.<digest>.part``
+beside its target, checked, and only then renamed into place. A target
+already holding the right bytes is left alone (the stat cache makes that
+check cheap), so a second checkout is quick.
 
 How the bytes get there (``link``):
 

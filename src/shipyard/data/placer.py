@@ -120,9 +120,9 @@ class FilePlacer:
             if data is None:  # a server without batch downloads: one request for this file
                 self._write(target, entry)
             else:
-                folder, name = os.path.split(target)
-                partial = os.path.join(folder, f".{name}.{entry.digest[:16]}.part")
-                self._copy_small(data, partial, target, entry)
+                self._copy_small(data, target, entry)
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(_partial_path(target, entry))  # left by an interrupted download
         except ShipyardError as exc:
             return exc
         except OSError as exc:
@@ -198,11 +198,9 @@ class FilePlacer:
 
     # -- writing ------------------------------------------------------------------------
     def _write(self, target: str, entry: ManifestEntry) -> None:
-        folder, name = os.path.split(target)
-        partial = os.path.join(folder, f".{name}.{entry.digest[:16]}.part")
         packed = self.packed.get(entry.digest)
         if packed is not None:  # never linked: the bytes are inside a pack file
-            self._copy_small(self._read_packed(packed), partial, target, entry)
+            self._copy_small(self._read_packed(packed), target, entry)
             return
         local = self._local_path(entry.digest)
         if (
@@ -210,10 +208,11 @@ class FilePlacer:
             and entry.size <= SMALL_FILE
             and (self.link == "copy" or (self.link == "auto" and self._can_reflink is False))
         ):
-            self._copy_small(_read_blob(local, entry.size), partial, target, entry)
+            self._copy_small(_read_blob(local, entry.size), target, entry)
             return
         if local is not None and not os.path.exists(local):
             raise NotFoundError(f"blob {entry.digest} is missing from the store")
+        partial = _partial_path(target, entry)
         try:
             if local is not None and self.link == "hardlink":
                 with contextlib.suppress(FileNotFoundError):
@@ -257,8 +256,13 @@ class FilePlacer:
             os.close(fd)
         self._pack_fds.clear()
 
-    def _copy_small(self, data: bytes, partial: str, target: str, entry: ManifestEntry) -> None:
-        """A small blob's bytes, verified in memory, then written once."""
+    def _copy_small(self, data: bytes, target: str, entry: ManifestEntry) -> None:
+        """A small blob's bytes, verified in memory, then written straight to ``target``.
+
+        No ``.part`` file: the bytes are known good before the file exists, and
+        a write that fails (a full disk) removes it. Only a killed process can
+        leave it short, and the next checkout then finds its size or hash wrong.
+        """
         digest = blake3.blake3(data, max_threads=1).hexdigest()
         if digest != entry.digest or len(data) != entry.size:
             raise DataCorruptionError(
@@ -268,22 +272,16 @@ class FilePlacer:
         # Created with the final mode (the umask applies), so no chmod follows.
         mode = 0o777 if entry.executable else 0o666
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        fd = os.open(target, flags, mode)
         try:
-            fd = os.open(partial, flags, mode)
-        except FileExistsError:
-            os.unlink(partial)  # left by an interrupted checkout
-            fd = os.open(partial, flags, mode)
-        try:
-            try:
-                _write_whole(fd, data)
-            finally:
-                os.close(fd)
-            os.replace(partial, target)
+            _write_whole(fd, data)
+            st = os.fstat(fd)
         except BaseException:
+            os.close(fd)
             with contextlib.suppress(FileNotFoundError):
-                os.unlink(partial)
+                os.unlink(target)
             raise
-        st = os.stat(target)
+        os.close(fd)
         with self._lock:
             self.rows.append((target, CachedStat.of(st, entry.digest)))
 
@@ -327,6 +325,12 @@ class FilePlacer:
                 f"blob {entry.digest} is corrupt: it hashes to {hasher.hexdigest()} "
                 f"({size} bytes, {entry.size} expected)"
             )
+
+
+def _partial_path(target: str, entry: ManifestEntry) -> str:
+    """Where a file is written before it is checked and renamed to ``target``."""
+    folder, name = os.path.split(target)
+    return os.path.join(folder, f".{name}.{entry.digest[:16]}.part")
 
 
 def _write_error(entry: ManifestEntry, exc: OSError) -> ShipyardError:
