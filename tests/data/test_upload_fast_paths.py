@@ -10,6 +10,7 @@ import pytest
 
 from shipyard.data.add import add_path, upload_blobs
 from shipyard.data.checkout import checkout
+from shipyard.data.placer import FilePlacer
 from shipyard.data.scan import scan
 from shipyard.errors import DataCorruptionError
 from shipyard.store.artifacts import FsspecBlobStore
@@ -78,3 +79,25 @@ def test_a_corrupt_packed_blob_is_never_checked_out(backend: Backend, tmp_path: 
         checkout(backend.client.blob_store, result.version, out, quiet=True)
     assert not (out / "f040.bin").exists()
     assert (out / "f041.bin").read_bytes() == files["f041.bin"]
+
+
+def test_a_checkout_follows_a_pack_that_gc_rewrote_meanwhile(tmp_path: Path) -> None:
+    store = FsspecBlobStore(str(tmp_path / "store"))
+    root = make_tree(tmp_path / "tree", {f"f{i:03d}.bin": os.urandom(200) for i in range(100)})
+    found = scan(root, use_cache=False, quiet=True)
+    upload_blobs(store, found, found.manifest.digests(), quiet=True)
+    kept = next(e for e in found.manifest if e.path == "f042.bin")
+    stale = store.packed_locations([kept.digest])
+    for entry in found.manifest:
+        if entry is not kept:
+            store.delete(entry.digest)
+    assert store.compact(grace_seconds=0).rewritten_packs == 1
+    assert not os.path.exists(stale[kept.digest].path)
+    out = tmp_path / "out"
+    out.mkdir()
+    placer = FilePlacer(store, str(out), "auto", {}, stale)
+    try:
+        assert placer.place(kept, lambda _: None) is True
+    finally:
+        placer.close()
+    assert (out / "f042.bin").read_bytes() == (root / "f042.bin").read_bytes()

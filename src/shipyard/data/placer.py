@@ -242,14 +242,25 @@ class FilePlacer:
             self.rows.append((target, CachedStat.of(st, entry.digest)))
 
     def _read_packed(self, packed: PackedBlob) -> bytes:
-        fd = self._pack_fds.get(packed.path)
+        try:
+            fd = self._pack_fd(packed.path)
+        except FileNotFoundError:
+            # gc rewrote the pack since the checkout began: where is the blob now?
+            moved = packed_locations_of(self.blobs, [packed.digest]).get(packed.digest)
+            if moved is None:
+                raise NotFoundError(f"blob {packed.digest} is missing from the store") from None
+            packed, fd = moved, self._pack_fd(moved.path)
+        return os.pread(fd, packed.size, packed.offset)
+
+    def _pack_fd(self, path: str) -> int:
+        fd = self._pack_fds.get(path)
         if fd is None:
             with self._lock:
-                fd = self._pack_fds.get(packed.path)
+                fd = self._pack_fds.get(path)
                 if fd is None:
-                    fd = os.open(packed.path, os.O_RDONLY | os.O_CLOEXEC)
-                    self._pack_fds[packed.path] = fd
-        return os.pread(fd, packed.size, packed.offset)
+                    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+                    self._pack_fds[path] = fd
+        return fd
 
     def close(self) -> None:
         for fd in self._pack_fds.values():
@@ -356,10 +367,15 @@ def _chunks(blobs: BlobStore, digest: str) -> Iterator[bytes]:
 
 
 def packed_locations(blobs: BlobStore, manifest: Manifest) -> dict[str, PackedBlob]:
+    """Where the manifest's packed blobs are (a local folder store), looked up at once."""
+    return packed_locations_of(blobs, sorted(manifest.digests()))
+
+
+def packed_locations_of(blobs: BlobStore, digests: list[str]) -> dict[str, PackedBlob]:
     finder = getattr(blobs, "packed_locations", None)
     if not callable(finder):
         return {}
-    return cast(dict[str, PackedBlob], finder(sorted(manifest.digests())))
+    return cast(dict[str, PackedBlob], finder(digests))
 
 
 def _local_path_finder(blobs: BlobStore) -> Callable[[str], str | None]:

@@ -60,7 +60,8 @@ MIN_PACKED_BLOBS = 64
 PACK_TARGET_BYTES = 128 * 1024 * 1024
 # A pack whose live bytes fall below this share of its size is rewritten by compact().
 COMPACT_BELOW_SHARE = 0.5
-_LOOKUP_CHUNK = 500
+# Digests per lookup query (SQLite takes up to 32,766 parameters).
+_LOOKUP_CHUNK = 5_000
 _SETUP_TIMEOUT_S = 60.0
 _WRITE_BUFFER = 4 * 1024 * 1024
 _SCHEMA = """
@@ -151,6 +152,7 @@ class PackIndex:
 
     def locate_many(self, digests: Sequence[str]) -> dict[str, PackedBlob]:
         found: dict[str, PackedBlob] = {}
+        paths: dict[str, str] = {}  # pack -> its file: a few packs hold many blobs
         with self._lock:
             conn = self._connect(create=False)
             if conn is None:
@@ -164,7 +166,8 @@ class PackIndex:
                     chunk,
                 ).fetchall()
                 for digest, pack, offset, size, added in rows:
-                    found[digest] = PackedBlob(digest, self.pack_path(pack), offset, size, added)
+                    path = paths.get(pack) or paths.setdefault(pack, self.pack_path(pack))
+                    found[digest] = PackedBlob(digest, path, offset, size, added)
         return found
 
     def iter_packed(self) -> Iterator[PackedBlob]:
