@@ -9,6 +9,7 @@ and no version; running the same command again uploads only what is missing.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
 import importlib.util
@@ -16,7 +17,7 @@ import logging
 import os
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -196,8 +197,16 @@ def _put_remote(
     """Many small files per request: one request per file is what makes a server slow."""
     if stop.is_set():
         return
-    try:
+    with _reported(batch, "could not upload"):
         blobs.put_many((source, digest, size) for digest, source, size, _ in batch)
+    advance(sum(item[2] for item in batch))
+
+
+@contextlib.contextmanager
+def _reported(batch: list[tuple[str, str, int, str]], failure: str) -> Iterator[None]:
+    """Errors of storing a batch of files, said by the file at fault and what to do."""
+    try:
+        yield
     except DataCorruptionError as exc:
         changed = [rel for digest, _, _, rel in batch if digest in exc.message]
         raise DataCorruptionError(
@@ -206,9 +215,8 @@ def _put_remote(
         ) from None
     except OSError as exc:
         raise ShipyardError(
-            f"could not upload: {exc}; nothing was committed, run the same command again to resume"
+            f"{failure}: {exc}; nothing was committed, run the same command again to resume"
         ) from exc
-    advance(sum(item[2] for item in batch))
 
 
 def _split_packs(
@@ -229,19 +237,8 @@ def _pack(
 ) -> None:
     if stop.is_set():
         return
-    try:
+    with _reported(batch, f"could not store a pack of {len(batch)} small files"):
         blobs.pack([PackedSource(digest, source, size) for digest, source, size, _ in batch])
-    except DataCorruptionError as exc:
-        changed = [rel for digest, _, _, rel in batch if digest in exc.message]
-        raise DataCorruptionError(
-            f"{changed[0] if changed else 'a file'} changed while it was being added; "
-            "nothing was committed, add it again"
-        ) from None
-    except OSError as exc:
-        raise ShipyardError(
-            f"could not store a pack of {len(batch)} small files: {exc}; nothing was "
-            "committed, run the same command again to resume"
-        ) from exc
     advance(sum(item[2] for item in batch))
 
 
