@@ -81,12 +81,17 @@ def test_gc_reclaims_packed_blobs_of_deleted_versions(client: sy.Client, tmp_pat
 
     plan = collect_garbage(client.store, blobs, dry_run=True, grace_seconds=0)
     assert len(plan.removed) == 101  # the files and the manifest of version 1
-    assert plan.packs.removed_packs == 0 and all(p.exists() for p in packs)
+    assert sum(1 for blob in plan.removed if blob.packed) == 100
+    (manifest,) = [blob for blob in plan.removed if not blob.packed]
+    assert plan.freed_bytes == manifest.size  # packed bytes are freed only by compaction
+    assert all(p.exists() for p in packs)
 
+    sizes = {p: p.stat().st_size for p in packs}
     done = collect_garbage(client.store, blobs, grace_seconds=0)
     assert len(done.removed) == 101
-    assert done.packs.removed_packs == 1 and done.packs.freed_bytes > 0
-    assert sum(1 for p in packs if p.exists()) == 1
+    (gone,) = [p for p in packs if not p.exists()]
+    assert done.packs.removed_packs == 1 and done.packs.freed_bytes == sizes[gone]
+    assert done.freed_bytes == manifest.size + sizes[gone]
     out = sy.data.get("datasets:/packed", tmp_path / "out", client=client)
     assert (out / "f007.bin").read_text() == "new file 7" * 20
     assert collect_garbage(client.store, blobs, grace_seconds=0).removed == []

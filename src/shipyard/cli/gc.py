@@ -47,7 +47,11 @@ def command(dry_run: bool, grace_seconds: float, as_json: bool) -> None:
                 "spared_young": result.spared_young,
                 "packs_removed": result.packs.removed_packs,
                 "packs_rewritten": result.packs.rewritten_packs,
+                "packs_reindexed": result.packs.reindexed_packs,
                 "pack_bytes_freed": result.packs.freed_bytes,
+                "pack_index_rows_dropped": result.packs.dropped_rows,
+                "corrupt": result.packs.corrupt,
+                "errors": result.packs.errors,
             }
         )
         return
@@ -58,8 +62,18 @@ def command(dry_run: bool, grace_seconds: float, as_json: bool) -> None:
         f"younger than {grace_seconds:g}s spared."
     )
     packs = result.packs
-    if packs.removed_packs or packs.rewritten_packs:
+    if packs.removed_packs or packs.rewritten_packs or packs.reindexed_packs:
         click.echo(
             f"Pack files: {packs.removed_packs} removed, {packs.rewritten_packs} rewritten, "
-            f"{format_size(packs.freed_bytes)} freed."
+            f"{packs.reindexed_packs} indexed again, {format_size(packs.freed_bytes)} freed."
         )
+    if packs.dropped_rows:
+        click.echo(
+            f"Warning: {packs.dropped_rows} packed blob(s) had lost their pack file; "
+            "adding their content again stores it again.",
+            err=True,
+        )
+    for digest in packs.corrupt:
+        click.echo(f"Warning: packed blob {digest} is corrupt; it was left in place.", err=True)
+    for error in packs.errors:
+        click.echo(f"Warning: could not rewrite pack {error}", err=True)

@@ -23,7 +23,7 @@ from shipyard.data.manifest import read_manifest
 from shipyard.errors import ShipyardError
 from shipyard.store.artifacts import FsspecBlobStore, StoredBlob
 from shipyard.store.base import Store
-from shipyard.store.packs import CompactResult
+from shipyard.store.pack_compaction import CompactResult
 
 __all__ = ["DEFAULT_GRACE_SECONDS", "GcResult", "collect_garbage"]
 
@@ -43,7 +43,10 @@ class GcResult:
 
     @property
     def freed_bytes(self) -> int:
-        return sum(blob.size for blob in self.removed)
+        """Loose blobs removed, and what rewriting or removing pack files gave back
+        (a removed packed blob frees nothing until its pack is compacted)."""
+        loose = sum(blob.size for blob in self.removed if not blob.packed)
+        return loose + self.packs.freed_bytes
 
 
 def live_digests(store: Store, blobs: FsspecBlobStore) -> set[str]:

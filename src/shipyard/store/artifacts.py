@@ -59,7 +59,10 @@ from shipyard.store.hashing import (
     validate_digest,
     validate_digests,
 )
-from shipyard.store.packs import CompactResult, PackedBlob, PackedSource, PackIndex, PackSlice
+from shipyard.store.pack_compaction import CompactResult
+from shipyard.store.pack_compaction import compact as compact_packs
+from shipyard.store.pack_files import PackSlice
+from shipyard.store.packs import PackedBlob, PackedSource, PackIndex
 
 __all__ = ["FsspecBlobStore", "StoredBlob"]
 
@@ -92,6 +95,7 @@ class StoredBlob(NamedTuple):
     digest: str
     size: int
     modified: float
+    packed: bool = False  # in a pack file: deleting it frees space only when compacted
 
 
 def _mismatch(expected: str, actual: str) -> DataCorruptionError:
@@ -266,14 +270,10 @@ class _LocalBackend(_Backend):
             return os.open(tmp_path, flags, 0o444)
 
     def open_blob(self, digest: str) -> tuple[BinaryIO, int]:
-        paths = [self._path(digest)]
-        if self.legacy:
-            paths.append(self._legacy_path(digest))
-        for path in paths:
-            try:
-                handle = open(path, "rb")  # noqa: SIM115 - the reader closes it
-            except FileNotFoundError:
-                continue
+        handle = self._open_loose(self._path(digest))
+        if handle is None and self.legacy:
+            handle = self._open_loose(self._legacy_path(digest))
+        if handle is not None:
             return handle, os.fstat(handle.fileno()).st_size
         # A pack is rewritten under a new name by gc: look it up again once.
         for _ in range(2):
@@ -284,7 +284,19 @@ class _LocalBackend(_Backend):
                 return cast(BinaryIO, PackSlice(packed.path, packed.offset, packed.size)), (
                     packed.size
                 )
+        # Last, the old layout even in a marked store: an older Shipyard may have
+        # written there since.
+        handle = None if self.legacy else self._open_loose(self._legacy_path(digest))
+        if handle is not None:
+            return handle, os.fstat(handle.fileno()).st_size
         raise NotFoundError(f"blob {digest} not found")
+
+    @staticmethod
+    def _open_loose(path: str) -> BinaryIO | None:
+        try:
+            return open(path, "rb")
+        except (FileNotFoundError, NotADirectoryError):
+            return None
 
     def size(self, digest: str) -> int | None:
         return self._size(digest)
@@ -548,7 +560,10 @@ class FsspecBlobStore(BlobStore):
 
     # -- maintenance: local checkouts and ``shipyard gc`` -----------------------------
     def local_path(self, digest: str) -> str | None:
-        """The blob's file when this store is a local folder, else None.
+        """The blob's loose file when this store is a local folder, else None.
+
+        A packed blob has no file of its own: the path returned then does not
+        exist (see :meth:`packed_locations`).
 
         For reflinks and hard links on checkout; the file is read-only and must
         never be written to.
@@ -574,7 +589,7 @@ class FsspecBlobStore(BlobStore):
         if not isinstance(backend, _LocalBackend):
             raise InvalidInputError(f"{self.url} is not a local folder: pack files are local only")
         validate_digests(source.digest for source in sources)
-        return backend.packs.write(sources)
+        return backend.packs.write(sources) if sources else 0
 
     def pack_blobs(self, blobs: Sequence[tuple[str, bytes]]) -> int:
         """Store ``(digest, bytes)`` pairs as one new pack; as :meth:`pack`, from memory."""
@@ -582,7 +597,7 @@ class FsspecBlobStore(BlobStore):
         if not isinstance(backend, _LocalBackend):
             raise InvalidInputError(f"{self.url} is not a local folder: pack files are local only")
         validate_digests(digest for digest, _ in blobs)
-        return backend.packs.write_blobs(blobs)
+        return backend.packs.write_blobs(blobs) if blobs else 0
 
     def packed_locations(self, digests: Sequence[str]) -> dict[str, PackedBlob]:
         """Where the packed ones of ``digests`` are, for reading them in bulk."""
@@ -596,19 +611,23 @@ class FsspecBlobStore(BlobStore):
         backend = self._backend
         if not isinstance(backend, _LocalBackend):
             return CompactResult()
-        return backend.packs.compact(grace_seconds)
+        return compact_packs(backend.packs, grace_seconds)
+
+    def close(self) -> None:
+        """Close the pack index's connections (a local folder; reopened when needed)."""
+        if isinstance(self._backend, _LocalBackend):
+            self._backend.packs.close()
 
     def iter_blobs(self) -> Iterator[StoredBlob]:
         """Every stored blob (anything under ``blobs/`` not named by a digest is ignored)."""
         backend = self._backend
         if isinstance(backend, _LocalBackend):
             loose = _iter_local(os.path.join(backend.root, BLOBS_FOLDER), backend.legacy)
-            packed = (StoredBlob(b.digest, b.size, b.added) for b in backend.packs.iter_packed())
-            last = ""
-            for blob in heapq.merge(loose, packed):
-                if blob.digest != last:  # stored both ways: one blob
-                    yield blob
-                last = blob.digest
+            packed = (
+                StoredBlob(b.digest, b.size, b.added, packed=True)
+                for b in backend.packs.iter_packed()
+            )
+            yield from _newest_of_each(heapq.merge(loose, packed))
             return
         assert isinstance(backend, _FsspecBackend)
         folder = f"{backend.root}/{BLOBS_FOLDER}"
@@ -633,6 +652,22 @@ class FsspecBlobStore(BlobStore):
         except FileNotFoundError:
             return False
         return True
+
+
+def _newest_of_each(blobs: Iterator[StoredBlob]) -> Iterator[StoredBlob]:
+    """One entry per digest (a blob stored both loose and packed): the youngest copy,
+    so that gc's grace period counts from the latest store of that content."""
+    held: StoredBlob | None = None
+    for blob in blobs:
+        if held is not None and blob.digest == held.digest:
+            if blob.modified > held.modified:
+                held = blob
+            continue
+        if held is not None:
+            yield held
+        held = blob
+    if held is not None:
+        yield held
 
 
 def _iter_local(folder: str, legacy: bool) -> Iterator[StoredBlob]:
