@@ -46,9 +46,14 @@ def test_every_command_shown_exists(words: list[str]) -> None:
     path: list[str] = []
     command: click.Command = cli
     for word in words:
-        if not isinstance(command, click.Group) or word not in command.commands:
+        found = (
+            command.get_command(click.Context(command), word)
+            if isinstance(command, click.Group)
+            else None
+        )
+        if found is None:
             break  # an argument, not a command
-        command = command.commands[word]
+        command = found
         path.append(word)
     assert path, f"`shipyard {' '.join(words)}` names no command"
     result = CliRunner().invoke(cli, [*path, "--help"])

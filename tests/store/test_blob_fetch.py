@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import httpx
@@ -13,12 +13,20 @@ import pytest
 
 from shipyard.data.checkout import materialize
 from shipyard.data.manifest import Manifest, ManifestEntry
-from shipyard.errors import DataCorruptionError, NotFoundError
+from shipyard.errors import (
+    DataCorruptionError,
+    InvalidInputError,
+    NotFoundError,
+    ServiceUnavailableError,
+    ShipyardError,
+)
 from shipyard.server.routes import blob_fetch
 from shipyard.server.routes.blobs import BATCH_MAX_BLOB_BYTES, router
 from shipyard.store.hashing import hash_bytes
 from shipyard.store.packs import PackedSource
-from tests.support.blob_server import Server, serve_blobs
+from shipyard.store.rest.blobs import RestBlobStore
+from shipyard.store.rest.fetch_frames import parse_frames
+from tests.support.blob_server import FAST_RETRY, Server, serve_blobs
 from tests.support.blobs import corrupt_blob
 
 ABSENT = "0" * 64
@@ -150,3 +158,97 @@ def test_a_server_without_batch_downloads_is_asked_file_by_file(
         assert (tmp_path / "out" / rel).read_bytes() == data
     gets = [p for m, p, _ in old_server.faults.requests if m == "GET"]
     assert len(gets) == 20
+
+
+def test_a_digest_asked_for_again_counts_again_toward_the_limit(server: Server) -> None:
+    digest, _ = server.local.put(io.BytesIO(os.urandom(15 * 1024 * 1024)))
+    url = f"{server.url}/api/v1/blobs/fetch"
+    assert httpx.post(url, json={"digests": [digest] * 4}).status_code == 200
+    response = httpx.post(url, json={"digests": [digest] * 5})
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "PAYLOAD_TOO_LARGE"
+
+
+def _frame(header: dict[str, object], data: bytes = b"") -> bytes:
+    return json.dumps(header).encode() + b"\n" + data
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        _frame({"digest": hash_bytes(b"abc"), "size": -1000}),
+        _frame({"digest": hash_bytes(b"abc")}, b"abc"),
+        _frame({"digest": hash_bytes(b"abc"), "size": "3"}, b"abc"),
+        _frame({"digest": hash_bytes(b"abc"), "size": 4}, b"abc"),
+        _frame({"digest": ["not", "a", "digest"], "size": 3}, b"abc"),
+        _frame({"digest": ABSENT, "size": 3}, b"abc"),
+        b"not json\n",
+        b'{"digest": "' + hash_bytes(b"abc").encode() + b'", "size": 3',
+        _frame([1, 2, 3]),  # type: ignore[arg-type]
+    ],
+    ids=[
+        "negative",
+        "no-size",
+        "text-size",
+        "past-end",
+        "list",
+        "unasked",
+        "json",
+        "no-end",
+        "array",
+    ],
+)
+def test_a_broken_answer_is_one_clear_error(body: bytes) -> None:
+    with pytest.raises(ServiceUnavailableError, match="blob batch is broken"):
+        parse_frames(body, {hash_bytes(b"abc"): 3})
+
+
+def test_bytes_that_do_not_match_are_refused_by_the_client() -> None:
+    digest = hash_bytes(b"abc")
+    found = parse_frames(_frame({"digest": digest, "size": 3}, b"abd"), {digest: 3})
+    assert isinstance(found[digest], DataCorruptionError)
+    other = hash_bytes(b"abcd")  # right bytes, not the size the manifest says
+    found = parse_frames(_frame({"digest": other, "size": 4}, b"abcd"), {other: 3})
+    assert isinstance(found[other], DataCorruptionError)
+
+
+def test_a_server_that_stays_down_fails_each_file_not_the_process(
+    server: Server, tmp_path: Path
+) -> None:
+    files = {f"f{i}.bin": os.urandom(40) for i in range(5)}
+    for data in files.values():
+        server.local.put(io.BytesIO(data))
+    server.faults.unavailable = 1000
+    with pytest.raises(ServiceUnavailableError, match="5 of 5 file"):
+        materialize(server.client(), _manifest(files), tmp_path / "out", quiet=True)
+    assert not any((tmp_path / "out").iterdir())
+
+
+class _SwappingClient(RestBlobStore):
+    """Replaces a checkout folder with a link to elsewhere while its files are fetched."""
+
+    folder: Path
+    elsewhere: Path
+
+    def fetch_many(
+        self, wanted: Sequence[tuple[str, int]]
+    ) -> dict[str, bytes | ShipyardError] | None:
+        self.folder.rename(self.folder.with_name("moved"))
+        self.folder.symlink_to(self.elsewhere, target_is_directory=True)
+        return super().fetch_many(wanted)
+
+
+def test_a_folder_swapped_for_a_link_during_a_fetch_is_not_written_through(
+    server: Server, tmp_path: Path
+) -> None:
+    files = {"sub/a.bin": b"alpha", "sub/b.bin": b"beta"}
+    for data in files.values():
+        server.local.put(io.BytesIO(data))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    client = _SwappingClient(server.url, retry=FAST_RETRY)
+    client.folder, client.elsewhere = tmp_path / "out" / "sub", elsewhere
+    (tmp_path / "out" / "sub").mkdir(parents=True)
+    with pytest.raises(InvalidInputError, match="replaced by a link"):
+        materialize(client, _manifest(files), tmp_path / "out", quiet=True)
+    assert list(elsewhere.iterdir()) == []

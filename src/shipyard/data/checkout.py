@@ -29,21 +29,22 @@ and no file is ever written through a symlink.
 
 from __future__ import annotations
 
-import itertools
 import os
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from shipyard.data.bulk import cyclic_gc_paused
-from shipyard.data.manifest import Manifest, read_manifest
-from shipyard.data.placer import FilePlacer, LinkMode, packed_locations
+from shipyard.data.manifest import Manifest, ManifestEntry, read_manifest
+from shipyard.data.placer import SMALL_FILE, FilePlacer, LinkMode, packed_locations
 from shipyard.data.progress import progress_bar
 from shipyard.data.scan import local_workers
 from shipyard.data.statcache import StatCache
 from shipyard.entities import DatasetVersion
 from shipyard.errors import DataCorruptionError, InvalidInputError, ShipyardError
 from shipyard.store.base import BlobStore
+from shipyard.store.rest.fetch_frames import FETCH_MAX_BYTES
 
 __all__ = ["CheckoutResult", "LinkMode", "checkout", "materialize"]
 
@@ -118,17 +119,20 @@ def _materialize(
         if writer.local:
             workers = min(workers, local_workers())
         entries = manifest.entries
-        per_task = _BATCH if writer.local else _REMOTE_BATCH
-        batches = [entries[at : at + per_task] for at in range(0, len(entries), per_task)]
+        tasks = _fetch_tasks(entries) if writer.fetches else _tasks(len(entries), _BATCH)
         try:
             with (
                 progress_bar("Checking out", manifest.total_size, quiet=quiet) as advance,
                 ThreadPoolExecutor(max(1, workers)) as pool,
             ):
-                outcomes = itertools.chain.from_iterable(
-                    pool.map(lambda batch: writer.place_many(batch, advance), batches)
+                outcomes: dict[int, bool | ShipyardError] = {}
+                done = pool.map(
+                    lambda task: writer.place_many([entries[i] for i in task], advance), tasks
                 )
-                for entry, outcome in zip(entries, outcomes, strict=True):
+                for task, results in zip(tasks, done, strict=True):
+                    outcomes.update(zip(task, results, strict=True))
+                for index, entry in enumerate(entries):
+                    outcome = outcomes[index]
                     if isinstance(outcome, ShipyardError):
                         result.failures.append((entry.path, outcome))
                     elif outcome:
@@ -145,6 +149,30 @@ def _materialize(
     if result.failures:
         raise _failure(result)
     return result
+
+
+def _tasks(count: int, per_task: int) -> list[list[int]]:
+    return [list(range(at, min(at + per_task, count))) for at in range(0, count, per_task)]
+
+
+def _fetch_tasks(entries: Sequence[ManifestEntry]) -> list[list[int]]:
+    """From a server: small files by the thousand (one request, at most 16 MiB held at
+    once per worker), each large file a task of its own (streamed in parallel)."""
+    tasks: list[list[int]] = []
+    small: list[int] = []
+    weight = 0
+    for index, entry in enumerate(entries):
+        if entry.size > SMALL_FILE:
+            tasks.append([index])
+            continue
+        if small and (len(small) >= _REMOTE_BATCH or weight + entry.size > FETCH_MAX_BYTES):
+            tasks.append(small)
+            small, weight = [], 0
+        small.append(index)
+        weight += entry.size
+    if small:
+        tasks.append(small)
+    return tasks
 
 
 def _failure(result: CheckoutResult) -> ShipyardError:

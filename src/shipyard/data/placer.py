@@ -57,6 +57,8 @@ class FilePlacer:
         self._local_path = _local_path_finder(blobs)
         # Reading from a local folder: threads only overlap the file system's work.
         self.local = bool(getattr(blobs, "is_local", False))
+        # A server that sends many small blobs per request.
+        self.fetches = not self.local and callable(getattr(blobs, "fetch_many", None))
         self._umask = _current_umask()
         self._can_reflink: bool | None = None
 
@@ -78,7 +80,7 @@ class FilePlacer:
     ) -> list[bool | ShipyardError]:
         """:meth:`place` for each; from a server, the small files come in one request."""
         fetch = getattr(self.blobs, "fetch_many", None)
-        if self.local or not callable(fetch):
+        if not self.fetches or not callable(fetch):
             return [self.place(entry, advance) for entry in entries]
         outcomes: dict[int, bool | ShipyardError] = {}
         wanted: list[tuple[int, str]] = []  # (index, target) of small files to fetch
@@ -100,7 +102,10 @@ class FilePlacer:
             else:
                 wanted.append((index, target))
         if wanted:
-            fetched = fetch([(entries[i].digest, entries[i].size) for i, _ in wanted])
+            try:
+                fetched = fetch([(entries[i].digest, entries[i].size) for i, _ in wanted])
+            except ShipyardError as exc:  # said for each file, as for one-by-one downloads
+                fetched = dict.fromkeys((entries[i].digest for i, _ in wanted), exc)
             for index, target in wanted:
                 entry = entries[index]
                 data = None if fetched is None else fetched.get(entry.digest)
@@ -120,6 +125,8 @@ class FilePlacer:
             if data is None:  # a server without batch downloads: one request for this file
                 self._write(target, entry)
             else:
+                # The fetch took a while: the folder must still be the one checked.
+                self._check_still_inside(target, entry)
                 self._copy_small(data, target, entry)
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(_partial_path(target, entry))  # left by an interrupted download
@@ -129,6 +136,14 @@ class FilePlacer:
             return _write_error(entry, exc)
         advance(entry.size)
         return True
+
+    def _check_still_inside(self, target: str, entry: ManifestEntry) -> None:
+        folder = os.path.dirname(target)
+        expected = os.path.join(self.real_root, *entry.path.split("/")[:-1])
+        if os.path.realpath(folder) != expected:
+            raise InvalidInputError(
+                f"refusing to write {entry.path}: its folder was replaced by a link meanwhile"
+            )
 
     def _prepare(self, entry: ManifestEntry) -> str | None:
         """The target to write, or None when the right file is already in place."""

@@ -174,7 +174,12 @@ def hash_local_file(path: str) -> tuple[str, int, os.stat_result]:
     try:
         before = os.fstat(fd)
         if before.st_size < _SMALL_FILE:
-            data = read_fd(fd, before.st_size)
+            # One byte more than the stat says: a file that grew, or whose size
+            # the file system under-reports (procfs, some FUSE), reads long and
+            # is refused below instead of being stored cut short.
+            data = os.read(fd, before.st_size + 1)
+            if 0 < len(data) < before.st_size:
+                data += read_fd(fd, before.st_size + 1 - len(data))
             digest, size = blake3.blake3(data, max_threads=1).hexdigest(), len(data)
             after = os.fstat(fd)
             _check_unchanged(path, before, after, size)

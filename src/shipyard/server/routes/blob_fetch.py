@@ -54,18 +54,18 @@ def fetch_blobs(body: FetchRequest, request: Request) -> Response:
     and 64 MiB in all, each of at most 16 MiB: larger ones are fetched one by one."""
     digests = validate_digests(body.digests)
     store = blob_store_of(request)
-    total = 0
+    sizes: dict[str, int] = {}
     for digest in dict.fromkeys(digests):
         try:
-            size = store.size(digest)
+            sizes[digest] = store.size(digest)
         except NotFoundError:
-            continue  # answered in its frame
-        if size > BATCH_MAX_BLOB_BYTES:
+            sizes[digest] = 0  # answered in its frame
+        if sizes[digest] > BATCH_MAX_BLOB_BYTES:
             raise PayloadTooLargeError(
-                f"blob {digest} has {size:,} bytes: fetch blobs over "
+                f"blob {digest} has {sizes[digest]:,} bytes: fetch blobs over "
                 f"{BATCH_MAX_BLOB_BYTES // 2**20} MiB one by one with GET"
             )
-        total += size
+    total = sum(sizes[digest] for digest in digests)  # a digest asked twice is sent twice
     if total > BATCH_MAX_BYTES:
         raise PayloadTooLargeError(
             f"the blobs asked for hold {total:,} bytes; at most "

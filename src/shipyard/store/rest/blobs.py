@@ -28,19 +28,18 @@ from shipyard.errors import (
     NotFoundError,
     ServiceUnavailableError,
     ShipyardError,
-    error_from_payload,
 )
 from shipyard.store.base import BlobStore
 from shipyard.store.hashing import (
     CHUNK_SIZE,
     Hasher,
     copy_hashing,
-    hash_bytes,
     hash_stream,
     new_hasher,
     validate_digest,
     validate_digests,
 )
+from shipyard.store.rest.fetch_frames import FRAME_HEADER_ROOM, fetch_requests, parse_frames
 from shipyard.store.rest.http import RETRY_STATUSES, RetryPolicy, raise_for_error
 
 __all__ = ["RestBlobStore"]
@@ -53,9 +52,6 @@ BATCH_MEDIA_TYPE = "application/x-shipyard-blob-batch"
 BATCH_BLOB_LIMIT = 1024 * 1024
 BATCH_MAX_BYTES = 8 * 1024 * 1024
 BATCH_MAX_FILES = 2_000
-# Downloads of small blobs: per request (the server answers up to 64 MiB).
-FETCH_MAX_FILES = 2_000
-FETCH_MAX_BYTES = 16 * 1024 * 1024
 # Resumed downloads: how many times one download may pick up after a drop.
 RESUME_ATTEMPTS = 5
 _TRANSIENT = (httpx.TransportError,)
@@ -276,27 +272,57 @@ class RestBlobStore(BlobStore):
         Each blob's hash is checked here: one that does not match, or that the
         server reports absent or corrupt, maps to the error instead of bytes.
         """
+        sizes = dict(wanted)
         found: dict[str, bytes | ShipyardError] = {}
-        for request in _fetch_requests(dict(wanted)):
-            answered = self._fetch(request)
+        for request in fetch_requests(sizes):
+            answered = self._fetch({digest: sizes[digest] for digest in request})
             if answered is None:
                 return None
             found.update(answered)
         return found
 
-    def _fetch(self, digests: list[str]) -> dict[str, bytes | ShipyardError] | None:
+    def _fetch(self, sizes: dict[str, int]) -> dict[str, bytes | ShipyardError] | None:
+        """One fetch request; an answer that breaks off is asked for again (it is idempotent)."""
+        for attempt in range(1, RESUME_ATTEMPTS + 1):
+            try:
+                body = self._fetch_body(sizes)
+            except httpx.TransportError as exc:
+                if attempt == RESUME_ATTEMPTS:
+                    raise ServiceUnavailableError(
+                        f"a blob batch from {self.base_url} broke off {attempt} times: {exc}"
+                    ) from exc
+                continue
+            return None if body is None else parse_frames(body, sizes)
+        raise AssertionError("unreachable")
+
+    def _fetch_body(self, sizes: dict[str, int]) -> bytes | None:
         response = self._send(
             functools.partial(
                 self._client.build_request,
                 "POST",
                 f"{BLOBS_PATH}/fetch",
-                json={"digests": digests},
-            )
+                json={"digests": list(sizes)},
+            ),
+            stream=True,
         )
-        if response.status_code in (404, 405):
-            return None
-        raise_for_error(response)
-        return _parse_frames(response.content, set(digests))
+        try:
+            if response.status_code in (404, 405):
+                return None
+            if not response.is_success:
+                response.read()
+                raise_for_error(response)
+            # Never more than was asked for, whatever the server sends.
+            limit = sum(sizes.values()) + FRAME_HEADER_ROOM * len(sizes)
+            body = bytearray()
+            for chunk in response.iter_bytes():
+                body += chunk
+                if len(body) > limit:
+                    raise ServiceUnavailableError(
+                        f"{self.base_url} answered a blob batch with more bytes than asked for"
+                    )
+            return bytes(body)
+        finally:
+            response.close()
 
     def open(self, digest: str, offset: int = 0) -> Iterator[bytes]:
         """Chunks from ``offset``; ``NotFoundError`` is raised here, at once.
@@ -327,52 +353,6 @@ class RestBlobStore(BlobStore):
             response.close()
             raise_for_error(response)
         return response
-
-
-def _fetch_requests(sizes: dict[str, int]) -> Iterator[list[str]]:
-    """Digests grouped into requests of at most FETCH_MAX_FILES and FETCH_MAX_BYTES."""
-    batch: list[str] = []
-    weight = 0
-    for digest, size in sizes.items():
-        validate_digest(digest)
-        if batch and (len(batch) >= FETCH_MAX_FILES or weight + size > FETCH_MAX_BYTES):
-            yield batch
-            batch, weight = [], 0
-        batch.append(digest)
-        weight += size
-    if batch:
-        yield batch
-
-
-def _parse_frames(body: bytes, asked: set[str]) -> dict[str, bytes | ShipyardError]:
-    """The frames of a fetch answer, each blob verified against its digest."""
-    found: dict[str, bytes | ShipyardError] = {}
-    at = 0
-    while at < len(body):
-        end = body.find(b"\n", at)
-        if end < 0:
-            raise ServiceUnavailableError("the server's blob batch ended inside a header")
-        try:
-            header = json.loads(body[at:end])
-        except ValueError:
-            raise ServiceUnavailableError("the server's blob batch holds a broken header") from None
-        digest = header.get("digest") if isinstance(header, dict) else None
-        if digest not in asked:
-            raise ServiceUnavailableError(f"the server sent a blob not asked for: {digest!r}")
-        at = end + 1
-        if "error" in header:
-            found[digest] = error_from_payload(header, 500)
-            continue
-        size = int(header["size"])
-        data = body[at : at + size]
-        at += size
-        actual = hash_bytes(data)
-        found[digest] = (
-            data
-            if actual == digest and len(data) == size
-            else DataCorruptionError(f"blob {digest} arrived as other bytes (hashing to {actual})")
-        )
-    return found
 
 
 def _seekable(source: BinaryIO) -> bool:
