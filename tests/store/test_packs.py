@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import sqlite3
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -284,3 +287,37 @@ def test_threads_sharing_one_store_pack_and_read_at_once(tmp_path: Path) -> None
         thread.join()
     assert errors == []
     assert len(list(store.iter_blobs())) == 80
+
+
+_READ_BACK = """
+import sys
+from shipyard.store.artifacts import FsspecBlobStore
+store = FsspecBlobStore(sys.argv[1])
+print(b"".join(store.open(sys.argv[2])).decode(), len(store.missing([sys.argv[2]])))
+"""
+
+
+@pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("unshare") is None,
+    reason="mounting a folder read-only takes root and unshare",
+)
+def test_a_store_on_a_read_only_mount_reads_its_packs(tmp_path: Path) -> None:
+    root = tmp_path / "store"
+    store = FsspecBlobStore(str(root))
+    sources = _files(tmp_path / "src", CONTENTS[:5])
+    store.pack(sources)
+    store.close()
+    script = tmp_path / "read_back.py"
+    script.write_text(_READ_BACK)
+    mount_and_read = (
+        f"mount --bind -o ro {root} {root} && {sys.executable} {script} {root} {sources[2].digest}"
+    )
+    done = subprocess.run(
+        ["unshare", "-m", "sh", "-c", mount_and_read],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [*CONTENTS[2].decode().split(), "0"]

@@ -144,12 +144,13 @@ class PackIndex:
             # power loss before the old pack is removed.
             conn.execute("PRAGMA synchronous=FULL")
             conn.executescript(_SCHEMA)
-        except sqlite3.OperationalError:
+        except sqlite3.OperationalError as exc:
             conn.close()
-            if writable:
+            if writable or not _read_only(exc):
                 raise
-            # A store on a read-only mount: read what is there.
-            uri = f"file:{self.index_path}?mode=ro"
+            # A store on a read-only mount: read what is there (immutable: without
+            # its shared-memory file a WAL database cannot be opened otherwise).
+            uri = f"file:{self.index_path}?mode=ro&immutable=1"
             conn = sqlite3.connect(uri, uri=True, timeout=_BUSY_TIMEOUT_S, check_same_thread=False)
         return conn
 
@@ -282,6 +283,10 @@ class PackIndex:
                     if digest not in existing or digest in lost
                 ],
             )
+
+
+def _read_only(exc: sqlite3.OperationalError) -> bool:
+    return "readonly" in str(exc) or "unable to open" in str(exc)
 
 
 def _existing(conn: sqlite3.Connection, digests: list[str]) -> dict[str, str]:
