@@ -59,6 +59,7 @@ from shipyard.store.hashing import (
     validate_digest,
     validate_digests,
 )
+from shipyard.store.localfiles import fsync_folder
 from shipyard.store.pack_compaction import CompactResult
 from shipyard.store.pack_compaction import compact as compact_packs
 from shipyard.store.pack_files import PackSlice
@@ -210,7 +211,7 @@ class _LocalBackend(_Backend):
             os.replace(tmp_path, final)
             published = True
             if self._fsync:
-                _fsync_dir(os.path.dirname(final))
+                fsync_folder(os.path.dirname(final))
             return digest, size
         finally:
             if not published:
@@ -248,7 +249,7 @@ class _LocalBackend(_Backend):
             os.replace(tmp_path, final)
             published = True
             if self._fsync:
-                _fsync_dir(os.path.dirname(final))
+                fsync_folder(os.path.dirname(final))
             return True
         finally:
             if not published:
@@ -365,18 +366,6 @@ def _copy_fd(source: int, target: int, size: int) -> None:
             copied += len(chunk)
     if copied != size:
         raise OSError(errno.EIO, f"copied {copied} bytes, expected {size}")
-
-
-def _fsync_dir(path: str) -> None:
-    """Make a rename inside ``path`` durable (POSIX; a no-op where folders cannot be opened)."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class _FsspecBackend(_Backend):

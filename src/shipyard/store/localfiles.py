@@ -1,10 +1,11 @@
-"""Reading small local files whole, in as few system calls as their size allows."""
+"""Local files: reading small ones whole in as few system calls as their size allows,
+and making renames durable."""
 
 from __future__ import annotations
 
 import os
 
-__all__ = ["read_fd", "read_file"]
+__all__ = ["fsync_folder", "read_fd", "read_file"]
 
 
 def read_fd(fd: int, size: int) -> bytes:
@@ -33,5 +34,17 @@ def read_file(path: str, size: int) -> bytes:
     fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     try:
         return read_fd(fd, size)
+    finally:
+        os.close(fd)
+
+
+def fsync_folder(path: str) -> None:
+    """Make a rename inside ``path`` durable (POSIX; a no-op where folders cannot be opened)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
     finally:
         os.close(fd)

@@ -24,13 +24,9 @@ from dataclasses import dataclass, field
 
 import blake3
 
+from shipyard.store.localfiles import fsync_folder
 from shipyard.store.pack_files import Entry, read_table, write_pack
-from shipyard.store.packs import (
-    PACK_SUFFIX,
-    TMP_PACK_PREFIX,
-    PackIndex,
-    fsync_folder,
-)
+from shipyard.store.packs import PACK_SUFFIX, TMP_PACK_PREFIX, PackIndex
 
 __all__ = ["CompactResult", "compact"]
 

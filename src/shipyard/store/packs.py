@@ -32,7 +32,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import NamedTuple
 
 from shipyard.errors import ServiceUnavailableError
-from shipyard.store.localfiles import read_file
+from shipyard.store.localfiles import fsync_folder, read_file
 from shipyard.store.pack_files import Entry, write_pack
 from shipyard.store.sqlite_wal import enable_wal
 
@@ -298,15 +298,3 @@ def _existing(conn: sqlite3.Connection, digests: list[str]) -> dict[str, str]:
         rows = conn.execute(f"SELECT digest, pack FROM packed WHERE digest IN ({marks})", chunk)
         found.update(rows.fetchall())
     return found
-
-
-def fsync_folder(path: str) -> None:
-    """Make a rename inside ``path`` durable (a no-op where folders cannot be opened)."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
