@@ -159,3 +159,19 @@ def test_gc(backend: Backend, name: str, tmp_path: Path) -> None:
     assert code == 1 and "removed by `shipyard gc`" in err
     ok("data", "get", name, str(tmp_path / "out"))
     assert (tmp_path / "out" / "a").read_text() == "second"
+
+
+def test_gc_reports_pack_files(backend: Backend, name: str, tmp_path: Path) -> None:
+    root = make_tree(tmp_path / "src", {f"f{i:03d}": f"packed {i}" for i in range(80)})
+    ok("data", "add", str(root), "-n", name)
+    ok("data", "rm", f"{name}@1")
+    if backend.kind == "rest":  # packs are the server's: gc runs on its host
+        code, _, err = invoke("gc", "--dry-run", "--grace", "0")
+        assert code == 1 and "run `shipyard gc` on the server host" in err
+        return
+    plan = ok("gc", "--dry-run", "--grace", "0")
+    assert "Would remove 81 of" in plan and "80 of them are in pack files" in plan
+    done = json.loads(ok("gc", "--grace", "0", "--json"))
+    assert len(done["removed"]) == 81 and done["packs_removed"] >= 1
+    assert done["freed_bytes"] >= done["pack_bytes_freed"] > 0
+    assert done["corrupt"] == [] and done["errors"] == []

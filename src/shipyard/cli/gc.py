@@ -61,6 +61,12 @@ def command(dry_run: bool, grace_seconds: float, as_json: bool) -> None:
         f"{format_size(result.freed_bytes)}; {result.spared_young} unreferenced blob(s) "
         f"younger than {grace_seconds:g}s spared."
     )
+    packed = sum(1 for blob in result.removed if blob.packed)
+    if dry_run and packed:
+        click.echo(
+            f"{packed} of them are in pack files: their space comes back when gc rewrites "
+            "or removes their packs (not counted above)."
+        )
     packs = result.packs
     if packs.removed_packs or packs.rewritten_packs or packs.reindexed_packs:
         click.echo(
