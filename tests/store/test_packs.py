@@ -235,6 +235,12 @@ def test_rows_whose_pack_file_is_gone_are_dropped_and_the_content_stored_again(
     # ...and gc drops the rest, so that an add stores them again.
     assert store.compact(grace_seconds=0).dropped_rows == 2
     assert store.missing([s.digest for s in sources]) == {sources[2].digest, sources[3].digest}
+    # Also when no pack file at all is left.
+    for pack in _pack_files(root):
+        pack.chmod(0o644)
+        pack.unlink()
+    assert store.compact(grace_seconds=0).dropped_rows == 2
+    assert store.missing([s.digest for s in sources]) == {s.digest for s in sources}
 
 
 def test_a_corrupt_blob_does_not_make_compact_rewrite_its_pack_forever(tmp_path: Path) -> None:

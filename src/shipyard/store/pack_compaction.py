@@ -57,8 +57,8 @@ def compact(index: PackIndex, grace_seconds: float) -> CompactResult:
         names = []
     cutoff = time.time() - grace_seconds
     _remove_stale_staging(index, cutoff, result)
-    if not names:
-        return result
+    if not names and not os.path.exists(index.index_path):
+        return result  # no pack was ever written here
     on_disk = set(names)
     with index.writing() as conn:
         data_bytes = dict(conn.execute("SELECT name, bytes FROM packs").fetchall())
