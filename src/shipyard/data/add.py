@@ -31,6 +31,7 @@ from shipyard.entities import DatasetVersion
 from shipyard.errors import DataCorruptionError, NotFoundError, ShipyardError
 from shipyard.store.artifacts import FsspecBlobStore
 from shipyard.store.base import BlobStore, Store
+from shipyard.store.batching import batched
 from shipyard.store.datasets_base import validate_dataset_name, validate_version_tag
 from shipyard.store.packs import (
     MAX_PACKED_BLOB,
@@ -181,9 +182,7 @@ def upload_blobs(
                     packs = _split_packs(small, min(workers, local_workers()))
                     jobs = [functools.partial(_pack, blobs, b, stop, advance) for b in packs]
             put = _putter(blobs, found)
-            jobs += [
-                functools.partial(_put_batch, put, b, stop, advance) for b in _batch(todo) if b
-            ]
+            jobs += [functools.partial(_put_batch, put, b, stop, advance) for b in _batch(todo)]
         _run_batches(jobs, workers, stop)
     return files, total
 
@@ -226,7 +225,7 @@ def _split_packs(
     total = sum(item[2] for item in small)
     share = -(-total // max(1, workers))
     limit = max(MIN_PACK_BYTES, min(PACK_TARGET_BYTES, share))
-    return [b for b in _batch(small, files=len(small), size=limit) if b]
+    return _batch(small, files=len(small), size=limit)
 
 
 def _pack(
@@ -262,15 +261,11 @@ def _putter(blobs: BlobStore, found: ScanResult) -> Callable[[str, str, int, str
 def _batch(
     todo: list[tuple[str, str, int, str]], files: int = _BATCH_FILES, size: int = _BATCH_BYTES
 ) -> list[list[tuple[str, str, int, str]]]:
-    batches: list[list[tuple[str, str, int, str]]] = [[]]
-    weight = 0
-    for item in todo:
-        if len(batches[-1]) >= files or weight >= size:
-            batches.append([])
-            weight = 0
-        batches[-1].append(item)
-        weight += item[2]
-    return batches
+    return list(batched(todo, _item_size, files, size))
+
+
+def _item_size(item: tuple[str, str, int, str]) -> int:
+    return item[2]
 
 
 def _put_batch(

@@ -44,6 +44,7 @@ from shipyard.data.statcache import StatCache
 from shipyard.entities import DatasetVersion
 from shipyard.errors import DataCorruptionError, InvalidInputError, ShipyardError
 from shipyard.store.base import BlobStore
+from shipyard.store.batching import batched
 from shipyard.store.rest.fetch_frames import FETCH_MAX_BYTES
 
 __all__ = ["CheckoutResult", "LinkMode", "checkout", "materialize"]
@@ -158,21 +159,13 @@ def _tasks(count: int, per_task: int) -> list[list[int]]:
 def _fetch_tasks(entries: Sequence[ManifestEntry]) -> list[list[int]]:
     """From a server: small files by the thousand (one request, at most 16 MiB held at
     once per worker), each large file a task of its own (streamed in parallel)."""
-    tasks: list[list[int]] = []
-    small: list[int] = []
-    weight = 0
-    for index, entry in enumerate(entries):
-        if entry.size > SMALL_FILE:
-            tasks.append([index])
-            continue
-        if small and (len(small) >= _REMOTE_BATCH or weight + entry.size > FETCH_MAX_BYTES):
-            tasks.append(small)
-            small, weight = [], 0
-        small.append(index)
-        weight += entry.size
-    if small:
-        tasks.append(small)
-    return tasks
+    large = [[i] for i, entry in enumerate(entries) if entry.size > SMALL_FILE]
+    small = [i for i, entry in enumerate(entries) if entry.size <= SMALL_FILE]
+
+    def size(index: int) -> int:
+        return entries[index].size
+
+    return large + list(batched(small, size, _REMOTE_BATCH, FETCH_MAX_BYTES))
 
 
 def _failure(result: CheckoutResult) -> ShipyardError:

@@ -19,13 +19,12 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-import uuid
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 import blake3
 
-from shipyard.store.localfiles import fsync_folder
-from shipyard.store.pack_files import Entry, read_table, write_pack
+from shipyard.store.pack_files import Entry, read_table
 from shipyard.store.packs import PACK_SUFFIX, TMP_PACK_PREFIX, PackIndex
 
 __all__ = ["CompactResult", "compact"]
@@ -106,15 +105,21 @@ def _reindex_or_remove(index: PackIndex, name: str, young: bool, result: Compact
 
 
 def _verified(path: str, table: list[Entry], result: CompactResult) -> list[Entry]:
-    good: list[Entry] = []
+    return [(digest, offset, len(data)) for digest, offset, data in _intact(path, table, result)]
+
+
+def _intact(
+    path: str, entries: Iterable[Entry], result: CompactResult
+) -> Iterator[tuple[str, int, bytes]]:
+    """(digest, offset, bytes) of the entries whose bytes match their digest; the
+    others are added to ``result.corrupt`` (and left where they are)."""
     with open(path, "rb") as source:
-        for digest, offset, size in table:
+        for digest, offset, size in entries:
             data = os.pread(source.fileno(), size, offset)
             if len(data) == size and blake3.blake3(data).hexdigest() == digest:
-                good.append((digest, offset, size))
+                yield digest, offset, data
             else:
                 result.corrupt.append(digest)
-    return good
 
 
 def _rewrite(index: PackIndex, pack: str, old_size: int, result: CompactResult) -> None:
@@ -125,40 +130,23 @@ def _rewrite(index: PackIndex, pack: str, old_size: int, result: CompactResult) 
         rows = conn.execute(
             "SELECT digest, offset, size FROM packed WHERE pack = ? ORDER BY offset", (pack,)
         ).fetchall()
-    blobs: list[tuple[str, bytes]] = []
-    with open(old_path, "rb") as source:
-        for digest, offset, size in rows:
-            data = os.pread(source.fileno(), size, offset)
-            if len(data) == size and blake3.blake3(data).hexdigest() == digest:
-                blobs.append((digest, data))
-            else:
-                result.corrupt.append(digest)  # left where it is, to be reported on read
+    blobs = [(digest, data) for digest, _, data in _intact(old_path, rows, result)]
     if not blobs:
         return
-    new_pack = uuid.uuid4().hex
-    staging = os.path.join(index.tmp, f"{TMP_PACK_PREFIX}{new_pack}{PACK_SUFFIX}")
-    os.makedirs(index.tmp, exist_ok=True)
-    table = write_pack(staging, blobs)
-    new_path = index.pack_path(new_pack)
-    committed = False
-    try:
-        os.replace(staging, new_path)
-        fsync_folder(index.folder)
+
+    def repoint(new_pack: str, table: list[Entry]) -> None:
         with index.writing() as conn:
             conn.execute(
                 "INSERT INTO packs (name, added, bytes) VALUES (?, ?, ?)",
-                (new_pack, time.time(), sum(len(data) for _, data in blobs)),
+                (new_pack, time.time(), sum(size for _, _, size in table)),
             )
             conn.executemany(
                 "UPDATE packed SET pack = ?, offset = ? WHERE digest = ? AND pack = ?",
                 [(new_pack, offset, digest, pack) for digest, offset, _ in table],
             )
-        committed = True
-    finally:
-        if not committed:
-            for path in (staging, new_path):
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(path)
+
+    new_pack, _ = index.publish(blobs, repoint)
+    new_path = index.pack_path(new_pack)
     if len(blobs) == len(rows):  # nothing corrupt stays behind in the old pack
         result.freed_bytes += old_size - _size(new_path)
         _remove_pack(index, pack)

@@ -28,8 +28,8 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
-from typing import NamedTuple
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, NamedTuple
 
 from shipyard.errors import ServiceUnavailableError
 from shipyard.store.localfiles import fsync_folder, read_file
@@ -192,17 +192,10 @@ class PackIndex:
         with self.reading() as conn:
             if conn is None:
                 return found
-            for at in range(0, len(digests), _LOOKUP_CHUNK):
-                chunk = digests[at : at + _LOOKUP_CHUNK]
-                marks = ",".join("?" * len(chunk))
-                rows = conn.execute(
-                    "SELECT digest, pack, offset, size, added FROM packed "
-                    f"WHERE digest IN ({marks})",
-                    chunk,
-                ).fetchall()
-                for digest, pack, offset, size, added in rows:
-                    path = paths.get(pack) or paths.setdefault(pack, self.pack_path(pack))
-                    found[digest] = PackedBlob(digest, path, offset, size, added)
+            columns = "digest, pack, offset, size, added"
+            for digest, pack, offset, size, added in _rows_for(conn, columns, digests):
+                path = paths.get(pack) or paths.setdefault(pack, self.pack_path(pack))
+                found[digest] = PackedBlob(digest, path, offset, size, added)
         return found
 
     def iter_packed(self) -> Iterator[PackedBlob]:
@@ -236,25 +229,35 @@ class PackIndex:
 
     def write_blobs(self, blobs: Iterable[tuple[str, bytes]]) -> int:
         """Pack ``(digest, bytes)`` pairs, each verified, then index them (see :meth:`write`)."""
+        _, table = self.publish(blobs, self.index)
+        return len(table)
+
+    def publish(
+        self, blobs: Iterable[tuple[str, bytes]], record: Callable[[str, list[Entry]], None]
+    ) -> tuple[str, list[Entry]]:
+        """Write a new pack under ``tmp/``, move it in, then ``record(name, table)`` it.
+
+        Moved in whole, so gc never sees a pack still being written; removed
+        again if recording fails, never after.
+        """
         pack = uuid.uuid4().hex
         os.makedirs(self.tmp, exist_ok=True)
         staging = os.path.join(self.tmp, f"{TMP_PACK_PREFIX}{pack}{PACK_SUFFIX}")
         table = write_pack(staging, blobs)
         final = self.pack_path(pack)
-        indexed = False
+        recorded = False
         try:
             os.makedirs(self.folder, exist_ok=True)
-            # Moved in whole: gc never sees a pack that is still being written.
             os.replace(staging, final)
             fsync_folder(self.folder)
-            self.index(pack, table)
-            indexed = True
+            record(pack, table)
+            recorded = True
         finally:
-            if not indexed:
+            if not recorded:
                 for path in (staging, final):
                     with contextlib.suppress(FileNotFoundError):
                         os.unlink(path)
-        return len(table)
+        return pack, table
 
     def index(self, pack: str, table: list[Entry]) -> None:
         """Record a pack in ``packs/`` and its blobs, in one transaction.
@@ -291,10 +294,16 @@ def _read_only(exc: sqlite3.OperationalError) -> bool:
 
 def _existing(conn: sqlite3.Connection, digests: list[str]) -> dict[str, str]:
     """digest -> pack of those already indexed."""
-    found: dict[str, str] = {}
+    return {digest: pack for digest, pack in _rows_for(conn, "digest, pack", digests)}
+
+
+def _rows_for(
+    conn: sqlite3.Connection, columns: str, digests: Sequence[str]
+) -> Iterator[tuple[Any, ...]]:
+    """``columns`` of the indexed ones of ``digests``, a few thousand per query."""
     for at in range(0, len(digests), _LOOKUP_CHUNK):
         chunk = digests[at : at + _LOOKUP_CHUNK]
         marks = ",".join("?" * len(chunk))
-        rows = conn.execute(f"SELECT digest, pack FROM packed WHERE digest IN ({marks})", chunk)
-        found.update(rows.fetchall())
-    return found
+        yield from conn.execute(
+            f"SELECT {columns} FROM packed WHERE digest IN ({marks})", chunk
+        ).fetchall()

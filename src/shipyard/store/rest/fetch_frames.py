@@ -11,7 +11,8 @@ from shipyard.errors import (
     ShipyardError,
     error_from_payload,
 )
-from shipyard.store.hashing import hash_bytes, validate_digest
+from shipyard.store.batching import batched
+from shipyard.store.hashing import hash_bytes, validate_digests
 
 __all__ = [
     "FETCH_MAX_BYTES",
@@ -30,17 +31,7 @@ FRAME_HEADER_ROOM = 4096
 
 def fetch_requests(sizes: dict[str, int]) -> Iterator[list[str]]:
     """Digests grouped into requests of at most FETCH_MAX_FILES and FETCH_MAX_BYTES."""
-    batch: list[str] = []
-    weight = 0
-    for digest, size in sizes.items():
-        validate_digest(digest)
-        if batch and (len(batch) >= FETCH_MAX_FILES or weight + size > FETCH_MAX_BYTES):
-            yield batch
-            batch, weight = [], 0
-        batch.append(digest)
-        weight += size
-    if batch:
-        yield batch
+    return batched(validate_digests(sizes), sizes.__getitem__, FETCH_MAX_FILES, FETCH_MAX_BYTES)
 
 
 def parse_frames(body: bytes, sizes: dict[str, int]) -> dict[str, bytes | ShipyardError]:
